@@ -1,0 +1,41 @@
+# The front door: `make run` starts everything locally, `make test` proves it works.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test check lint format bench register clean
+
+setup: $(STAMP)
+
+# Re-run whenever the dependencies or their pins change; otherwise a no-op.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(PY) -m devtools.local
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+check: lint test
+
+bench: setup
+	$(PY) -m bench
+
+register: setup
+	$(PY) -m devtools.register
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

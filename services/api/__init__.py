@@ -1,0 +1,1 @@
+"""The interactions API: verifies, routes and answers Discord's requests."""

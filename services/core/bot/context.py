@@ -1,0 +1,78 @@
+"""What a command handler receives.
+
+An instant command gets a ``CommandContext`` in the API and returns its reply. A deferred
+command gets a ``JobContext`` in the worker: it may edit the reply as it goes (``ctx.edit``),
+send follow-ups, and returns the final reply, which the worker delivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from services.core.discord.models import Interaction, Message, Permissions
+
+Reply = Message | str
+
+
+def as_message(reply: Reply, *, ephemeral: bool = False) -> Message:
+    if isinstance(reply, Message):
+        return reply
+    return Message(content=reply, ephemeral=ephemeral)
+
+
+class Responder(Protocol):
+    """The part of the Discord REST client a job uses (implemented by ``DiscordRest``)."""
+
+    async def edit_original(self, token: str, message: Message) -> dict[str, Any]: ...
+
+    async def create_followup(self, token: str, message: Message) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    interaction: Interaction
+    command_path: str
+
+    @property
+    def user_id(self) -> str | None:
+        return self.interaction.user_id
+
+    @property
+    def guild_id(self) -> str | None:
+        return self.interaction.guild_id
+
+    @property
+    def permissions(self) -> Permissions | None:
+        return self.interaction.member_permissions
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    interaction: Interaction
+    command_path: str
+    received_at: float
+    ephemeral: bool
+    _responder: Responder = field(repr=False)
+
+    @property
+    def user_id(self) -> str | None:
+        return self.interaction.user_id
+
+    @property
+    def guild_id(self) -> str | None:
+        return self.interaction.guild_id
+
+    async def edit(self, reply: Reply) -> None:
+        """Replace the deferred reply's content (a progress update)."""
+        await self._responder.edit_original(
+            self.interaction.token, as_message(reply, ephemeral=self.ephemeral)
+        )
+
+    async def followup(self, reply: Reply) -> str | None:
+        """Send a further message; returns its id."""
+        sent = await self._responder.create_followup(
+            self.interaction.token, as_message(reply, ephemeral=self.ephemeral)
+        )
+        ident = sent.get("id")
+        return str(ident) if ident is not None else None

@@ -1,0 +1,225 @@
+"""Settings, read once at start from an injected mapping (normally ``os.environ``).
+
+Every service builds its frozen settings object in ``main()``; nothing reads the environment
+later. A missing or malformed value raises ``ConfigError`` naming the variable, which the
+service's ``main()`` prints as one line before exiting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from services.core.errors import ConfigError
+
+DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
+_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str``, so it cannot leak into a log."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class Env:
+    """Typed, validating reads from an environment mapping."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self._raw(name)
+        if value is None:
+            if default is None:
+                raise ConfigError(name, "is required but not set")
+            return default
+        return value
+
+    def optional(self, name: str) -> str | None:
+        return self._raw(name)
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(name, f"must be a whole number, got {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise ConfigError(name, f"must be between {minimum} and {maximum}, got {number}")
+        return number
+
+    def number(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(name, f"must be a number, got {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise ConfigError(name, f"must be between {minimum} and {maximum}, got {number}")
+        return number
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if value.lower() in (c.lower() for c in choices):
+            return next(c for c in choices if c.lower() == value.lower())
+        raise ConfigError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+
+    def snowflake(self, name: str) -> str:
+        value = self.text(name)
+        if not _SNOWFLAKE.match(value):
+            raise ConfigError(name, f"must be a Discord id (15-21 digits), got {value!r}")
+        return value
+
+    def hex_bytes(self, name: str, length: int) -> bytes:
+        value = self.text(name)
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raise ConfigError(name, "must be hexadecimal") from None
+        if len(raw) != length:
+            raise ConfigError(name, f"must be {length} bytes ({2 * length} hex digits)")
+        return raw
+
+    def url(self, name: str, default: str | None = None) -> str:
+        value = self.text(name, default)
+        if not value.startswith(("http://", "https://")):
+            raise ConfigError(name, f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    level: str
+    format: Literal["json", "console"]
+
+    @classmethod
+    def from_env(cls, env: Env) -> LogSettings:
+        fmt = env.choice("LOG_FORMAT", "json", ("json", "console"))
+        return cls(
+            level=env.choice("LOG_LEVEL", "INFO", _LOG_LEVELS),
+            format="console" if fmt == "console" else "json",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSettings:
+    region: str
+    endpoint_url: str | None
+    jobs_queue_url: str
+
+    @classmethod
+    def from_env(cls, env: Env) -> AwsSettings:
+        region = env.optional("AWS_REGION") or env.optional("AWS_DEFAULT_REGION")
+        if region is None:
+            raise ConfigError("AWS_REGION", "is required (or AWS_DEFAULT_REGION)")
+        endpoint = env.optional("AWS_ENDPOINT_URL")
+        return cls(
+            region=region,
+            endpoint_url=env.url("AWS_ENDPOINT_URL") if endpoint else None,
+            jobs_queue_url=env.url("JOBS_QUEUE_URL"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    application_id: str
+    api_url: str
+    bot_token: Secret | None
+
+    @classmethod
+    def from_env(cls, env: Env) -> DiscordSettings:
+        token = env.optional("DISCORD_BOT_TOKEN")
+        return cls(
+            application_id=env.snowflake("DISCORD_APPLICATION_ID"),
+            api_url=env.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL),
+            bot_token=Secret(token) if token else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    public_key: bytes
+    discord: DiscordSettings
+    aws: AwsSettings
+    log: LogSettings
+    host: str
+    port: int
+    # Discord signs the timestamp; refusing old ones stops a captured request being replayed.
+    replay_window: float
+    # Discord waits 3 s for the first response (Discord docs, "Receiving an Interaction");
+    # the enqueue must give up well before that so the user still gets an error message.
+    enqueue_timeout: float
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
+        env = Env(environ)
+        return cls(
+            public_key=env.hex_bytes("DISCORD_PUBLIC_KEY", 32),
+            discord=DiscordSettings.from_env(env),
+            aws=AwsSettings.from_env(env),
+            log=LogSettings.from_env(env),
+            host=env.text("HOST", "0.0.0.0"),  # noqa: S104 - a container listens on all interfaces
+            port=env.integer("PORT", 8080, minimum=1, maximum=65535),
+            replay_window=env.number("DISCORD_REPLAY_WINDOW", 300.0, minimum=1.0, maximum=3600.0),
+            enqueue_timeout=env.number("ENQUEUE_TIMEOUT", 1.5, minimum=0.1, maximum=2.5),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    discord: DiscordSettings
+    aws: AwsSettings
+    log: LogSettings
+    concurrency: int
+    visibility_timeout: int
+    # ECS sends SIGTERM, then SIGKILL after the task's stopTimeout, at most 120 s
+    # (ECS task definition docs, "stopTimeout"): drain must end before that.
+    shutdown_grace: float
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
+        env = Env(environ)
+        return cls(
+            discord=DiscordSettings.from_env(env),
+            aws=AwsSettings.from_env(env),
+            log=LogSettings.from_env(env),
+            concurrency=env.integer("WORKER_CONCURRENCY", 16, minimum=1, maximum=1000),
+            # SQS allows 0..43200 s (12 h) for a message's visibility timeout.
+            visibility_timeout=env.integer(
+                "WORKER_VISIBILITY_TIMEOUT", 60, minimum=2, maximum=43200
+            ),
+            shutdown_grace=env.number("WORKER_SHUTDOWN_GRACE", 90.0, minimum=0.0, maximum=110.0),
+        )

@@ -1,0 +1,61 @@
+"""Errors about Discord: what it sent us, and what it answered.
+
+DiscordError
+├── InvalidSignature       a request to our endpoint is not signed by Discord (-> 401)
+├── MalformedInteraction   signed, but not an interaction we can read (-> 400)
+└── DiscordHTTPError       Discord's REST API refused a request
+    ├── RateLimitedError   429 that we gave up waiting on
+    └── ServerError        5xx or connection failure after the retries ran out
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DiscordError(Exception):
+    """Base for errors about Discord."""
+
+
+class InvalidSignature(DiscordError):  # noqa: N818 - reads as what it is
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"invalid request signature: {reason}")
+
+
+class MalformedInteraction(DiscordError):  # noqa: N818
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"malformed interaction: {reason}")
+
+
+class DiscordHTTPError(DiscordError):
+    """A REST call failed. ``route`` is a template (no token in it); ``code`` is Discord's
+    JSON error code (0 when the body had none)."""
+
+    def __init__(
+        self,
+        *,
+        route: str,
+        status: int,
+        code: int = 0,
+        message: str = "",
+        errors: Any = None,
+    ) -> None:
+        self.route = route
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors
+        super().__init__(f"{route} -> {status} (code {code}): {message}")
+
+
+class RateLimitedError(DiscordHTTPError):
+    def __init__(self, *, route: str, retry_after: float, is_global: bool) -> None:
+        self.retry_after = retry_after
+        self.is_global = is_global
+        super().__init__(route=route, status=429, message=f"rate limited for {retry_after:.2f}s")
+
+
+class ServerError(DiscordHTTPError):
+    """5xx, or no answer at all (``status`` 0), after every retry."""

@@ -1,0 +1,65 @@
+"""The jobs queue (SQS through aioboto3): a client factory, and the producer side with a
+hard time budget. The consumer side lives in the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aioboto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from services.core.config import AwsSettings
+from services.core.errors import EnqueueError
+from services.core.jobs import Job
+
+
+@asynccontextmanager
+async def sqs_client(
+    aws: AwsSettings, *, connect_timeout: float, read_timeout: float, max_attempts: int
+) -> AsyncIterator[Any]:
+    """An SQS client for the lifetime of a service; credentials come from the standard chain."""
+    session = aioboto3.Session(region_name=aws.region)
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"max_attempts": max_attempts, "mode": "standard"},
+        max_pool_connections=64,
+    )
+    async with session.client("sqs", endpoint_url=aws.endpoint_url, config=config) as client:
+        yield client
+
+
+class JobQueue:
+    """Puts jobs on the queue, giving up after ``timeout`` seconds whatever SQS is doing."""
+
+    def __init__(self, *, client: Any, queue_url: str, timeout: float) -> None:
+        self._client = client
+        self._queue_url = queue_url
+        self._timeout = timeout
+
+    async def put(self, job: Job) -> str:
+        """Enqueue and return the SQS message id, or raise ``EnqueueError``."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.send_message(
+                    QueueUrl=self._queue_url,
+                    MessageBody=job.encode(),
+                    MessageAttributes={
+                        "kind": {"DataType": "String", "StringValue": job.kind.value},
+                        "command": {"DataType": "String", "StringValue": job.command},
+                    },
+                )
+        except TimeoutError:
+            raise EnqueueError("timed out", elapsed=time.monotonic() - started) from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            raise EnqueueError(str(code), elapsed=time.monotonic() - started) from None
+        except BotoCoreError as exc:
+            raise EnqueueError(type(exc).__name__, elapsed=time.monotonic() - started) from None
+        return str(response["MessageId"])

@@ -1,0 +1,1 @@
+"""The job worker: consumes the SQS jobs queue and runs deferred commands."""

@@ -1,0 +1,248 @@
+"""The interactions endpoint through a real uvicorn socket, a real moto SQS and our app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from devtools import interactions
+from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from services.core.jobs import Job
+from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
+from tests.fakes.discord import schemas
+
+EPHEMERAL = 64
+
+
+def assert_valid_callback(body):
+    """Our HTTP answer is an interaction callback: Discord's schema must accept it."""
+    assert schemas().errors("create_interaction_response", body) == []
+
+
+async def test_ping_gets_pong_as_json(api):
+    status, body, response = await api.post(interactions.ping(APPLICATION_ID))
+    assert status == 200
+    assert body == {"type": 1}
+    assert response.content_type == "application/json"
+
+
+async def test_healthz(api):
+    async with api.session.get(api.url + "/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok"}
+
+
+def _forged_headers(key, body):
+    good = interactions.sign(key, body)
+    ts, sig = good[TIMESTAMP_HEADER], good[SIGNATURE_HEADER]
+    flipped = ("1" if sig[0] == "0" else "0") + sig[1:]
+    base = {"Content-Type": "application/json"}
+    return {
+        "zero signature": {**base, SIGNATURE_HEADER: "0" * 128, TIMESTAMP_HEADER: ts},
+        "wrong signature": {**base, SIGNATURE_HEADER: flipped, TIMESTAMP_HEADER: ts},
+        "non-hex signature": {**base, SIGNATURE_HEADER: "g" * 128, TIMESTAMP_HEADER: ts},
+        "short signature": {**base, SIGNATURE_HEADER: sig[:64], TIMESTAMP_HEADER: ts},
+        "no headers": base,
+        "no timestamp": {**base, SIGNATURE_HEADER: sig},
+        "no signature": {**base, TIMESTAMP_HEADER: ts},
+        "changed timestamp": {**base, SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: str(int(ts) - 1)},
+        "huge timestamp": {**base, SIGNATURE_HEADER: sig, TIMESTAMP_HEADER: "9" * 400},
+    }
+
+
+FORGED_CASES = [
+    "zero signature",
+    "wrong signature",
+    "non-hex signature",
+    "short signature",
+    "no headers",
+    "no timestamp",
+    "no signature",
+    "changed timestamp",
+    "huge timestamp",
+]
+
+
+@pytest.mark.parametrize("case", FORGED_CASES)
+async def test_forged_requests_get_401(api, case):
+    body = interactions.encode(interactions.ping(APPLICATION_ID))
+    status, data, _ = await api.post(body, headers=_forged_headers(api.key, body)[case])
+    assert status == 401
+    assert data == {"error": "invalid request signature"}
+
+
+async def test_changed_body_gets_401(api):
+    body = interactions.encode(interactions.ping(APPLICATION_ID))
+    headers = interactions.sign(api.key, body)
+    status, _, _ = await api.post(body.replace(b'"type":1', b'"type":2'), headers=headers)
+    assert status == 401
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -3600, 3600])
+async def test_stale_or_future_signed_requests_get_401(api, offset):
+    status, _, _ = await api.post(
+        interactions.ping(APPLICATION_ID), timestamp=int(time.time()) + offset
+    )
+    assert status == 401
+
+
+async def test_oversized_body_is_refused_before_verification(api):
+    body = b"{" + b" " * (300 * 1024) + b"}"
+    status, data, _ = await api.post(body, headers={"Content-Type": "application/json"})
+    assert status == 413
+    assert data == {"error": "request body too large"}
+
+
+async def test_oversized_chunked_body_is_refused(api):
+    async def chunks():
+        for _ in range(40):
+            yield b" " * 8192
+
+    async with api.session.post(api.url + "/interactions", data=chunks()) as response:
+        assert response.status == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[]", b'{"type":1}', b'{"id":"1","application_id":"2","token":"t","type":"1"}'],
+    ids=["not json", "array", "missing fields", "string type"],
+)
+async def test_signed_garbage_gets_400(api, body):
+    status, data, _ = await api.post(body)
+    assert status == 400
+    assert data == {"error": "not an interaction"}
+
+
+async def test_signed_unknown_interaction_type_gets_400(api):
+    payload = {**interactions.ping(APPLICATION_ID), "type": 99}
+    status, _, _ = await api.post(payload)
+    assert status == 400
+
+
+async def test_ping_command_answers_inline(api):
+    status, body, _ = await api.post(interactions.command(APPLICATION_ID, "ping"))
+    assert status == 200
+    assert body["type"] == 4
+    assert body["data"]["content"] == "Pong!"
+    assert_valid_callback(body)
+
+
+async def test_unknown_command_gets_an_ephemeral_message(api):
+    status, body, _ = await api.post(interactions.command(APPLICATION_ID, "nope"))
+    assert status == 200
+    assert body["type"] == 4
+    assert body["data"]["flags"] == EPHEMERAL
+    assert "isn't available" in body["data"]["content"]
+    assert_valid_callback(body)
+
+
+async def test_option_out_of_range_gets_an_ephemeral_message(api):
+    payload = interactions.command(
+        APPLICATION_ID, "countdown", [{"name": "seconds", "type": 4, "value": 0}]
+    )
+    status, body, _ = await api.post(payload)
+    assert status == 200
+    assert body["data"]["flags"] == EPHEMERAL
+    assert "seconds" in body["data"]["content"]
+
+
+async def test_countdown_defers_and_enqueues_the_job(api, queues, sqs):
+    payload = interactions.command(
+        APPLICATION_ID, "countdown", [{"name": "seconds", "type": 4, "value": 5}]
+    )
+    before = time.time()
+    status, body, _ = await api.post(payload)
+    assert status == 200
+    assert body == {"type": 5, "data": {}}
+    assert_valid_callback(body)
+    received = sqs.receive_message(QueueUrl=queues.url, WaitTimeSeconds=1)["Messages"]
+    assert len(received) == 1
+    job = Job.decode(received[0]["Body"])
+    assert job.id == payload["id"]
+    assert job.command == "countdown"
+    assert job.interaction.raw == payload
+    assert before <= job.received_at <= time.time()
+
+
+async def test_deferred_ephemeral_command_defers_ephemerally(moto, queues, discord, signing_key):
+    from tests.api.commands import registry
+
+    env = base_env(moto, queues, discord.url)
+    async with serve_api(api_settings(env, signing_key), signing_key, registry=registry) as api:
+        status, body, _ = await api.post(interactions.command(APPLICATION_ID, "secret"))
+    assert status == 200
+    assert body == {"type": 5, "data": {"flags": EPHEMERAL}}
+
+
+async def test_instant_command_that_raises_gets_an_ephemeral_error(
+    moto, queues, discord, signing_key
+):
+    from tests.api.commands import registry
+
+    env = base_env(moto, queues, discord.url)
+    async with serve_api(api_settings(env, signing_key), signing_key, registry=registry) as api:
+        status, body, _ = await api.post(interactions.command(APPLICATION_ID, "broken"))
+    assert status == 200
+    assert body["data"]["flags"] == EPHEMERAL
+    assert "went wrong" in body["data"]["content"]
+
+
+async def test_enqueue_to_unreachable_sqs_answers_within_discords_deadline(
+    moto, queues, discord, signing_key
+):
+    # GIVEN SQS is down (nothing listens on its port)
+    from devtools.aws import free_port
+
+    env = base_env(moto, queues, discord.url, AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
+    async with serve_api(api_settings(env, signing_key), signing_key) as api:
+        # WHEN a deferred command arrives, THEN the user gets an ephemeral error before
+        # Discord's 3 s deadline (the client gives up at 3 s, as Discord does)
+        payload = interactions.command(
+            APPLICATION_ID, "countdown", [{"name": "seconds", "type": 4, "value": 5}]
+        )
+        status, body, _ = await api.post(payload, timeout=3.0)
+    assert status == 200
+    assert body["type"] == 4
+    assert body["data"]["flags"] == EPHEMERAL
+    assert "couldn't start" in body["data"]["content"]
+    assert_valid_callback(body)
+
+
+async def test_enqueue_to_hanging_sqs_answers_within_discords_deadline(
+    moto, queues, discord, signing_key
+):
+    # GIVEN SQS accepts connections but never answers
+    held: list[asyncio.StreamWriter] = []
+
+    async def hang(_reader, writer):
+        held.append(writer)
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    env = base_env(moto, queues, discord.url, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
+    try:
+        async with serve_api(api_settings(env, signing_key), signing_key) as api:
+            payload = interactions.command(
+                APPLICATION_ID, "countdown", [{"name": "seconds", "type": 4, "value": 5}]
+            )
+            status, body, _ = await api.post(payload, timeout=3.0)
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+    assert status == 200
+    assert body["data"]["flags"] == EPHEMERAL
+    assert "couldn't start" in body["data"]["content"]
+
+
+async def test_concurrent_requests_are_all_answered(api):
+    payloads = [interactions.command(APPLICATION_ID, "ping") for _ in range(50)]
+    results = await asyncio.gather(*(api.post(p) for p in payloads))
+    assert [r[1]["data"]["content"] for r in results] == ["Pong!"] * 50
+
+
+async def test_get_on_interactions_is_405(api):
+    async with api.session.get(api.url + "/interactions") as response:
+        assert response.status == 405

@@ -1,0 +1,200 @@
+"""Real parts on loopback: a moto server (its own process) for SQS, a fake Discord REST API
+checking every body against Discord's schemas, and our services on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import uvicorn
+from nacl.signing import SigningKey
+
+from devtools import aws, interactions
+from devtools.aws import JobQueues
+from services.api.app import create_app
+from services.core.bot import Registry
+from services.core.config import ApiSettings, WorkerSettings
+from tests.fakes.discord import FakeDiscord
+
+APPLICATION_ID = "100000000000000000"
+BOT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.GfakeX.abcdefghijklmnopqrstuvwxyz0123456789AB"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[str]:
+    with aws.moto_server() as url:
+        saved = {k: os.environ.get(k) for k in (*aws.LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL")}
+        os.environ.update(aws.LOCAL_CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL"] = url
+        yield url
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def queues(moto: str) -> JobQueues:
+    return aws.create_job_queues(moto, f"jobs-{uuid.uuid4().hex[:12]}", max_receives=3)
+
+
+@pytest.fixture
+def sqs(moto: str) -> Any:
+    return aws.client("sqs", moto)
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+async def discord() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(application_id=APPLICATION_ID, bot_token=BOT_TOKEN) as fake:
+        yield fake
+        assert fake.violations == [], "requests that Discord's schemas refuse"
+
+
+def base_env(moto: str, queues: JobQueues, discord_url: str, **extra: str) -> dict[str, str]:
+    return {
+        **aws.LOCAL_CREDENTIALS,
+        "AWS_ENDPOINT_URL": moto,
+        "JOBS_QUEUE_URL": queues.url,
+        "DISCORD_APPLICATION_ID": APPLICATION_ID,
+        "DISCORD_API_URL": discord_url,
+        "DISCORD_BOT_TOKEN": BOT_TOKEN,
+        "LOG_FORMAT": "json",
+        **extra,
+    }
+
+
+@dataclass
+class Api:
+    url: str
+    key: SigningKey
+    session: aiohttp.ClientSession
+
+    async def post(
+        self,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timestamp: int | None = None,
+        timeout: float = 3.0,
+    ) -> tuple[int, Any, aiohttp.ClientResponse]:
+        """POST signed (unless ``headers`` are given); Discord gives up after 3 s, so do we."""
+        body = payload if isinstance(payload, bytes) else interactions.encode(dict(payload))
+        sent = (
+            dict(headers) if headers is not None else interactions.sign(self.key, body, timestamp)
+        )
+        async with self.session.post(
+            self.url + "/interactions",
+            data=body,
+            headers=sent,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            data = await response.json(content_type=None)
+            return response.status, data, response
+
+
+@asynccontextmanager
+async def serve_api(
+    settings: ApiSettings, key: SigningKey, *, registry: Registry | None = None
+) -> AsyncIterator[Api]:
+    """Our Starlette app on a real uvicorn socket, in this event loop."""
+    port = aws.free_port()
+    config = uvicorn.Config(
+        create_app(settings, registry=registry),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Api(f"http://127.0.0.1:{port}", key, session)
+    finally:
+        server.should_exit = True
+        await task
+
+
+def api_settings(env: Mapping[str, str], key: SigningKey) -> ApiSettings:
+    return ApiSettings.from_environ({**env, "DISCORD_PUBLIC_KEY": key.verify_key.encode().hex()})
+
+
+@pytest.fixture
+async def api(
+    moto: str, queues: JobQueues, discord: FakeDiscord, signing_key: SigningKey
+) -> AsyncIterator[Api]:
+    env = base_env(moto, queues, discord.url)
+    async with serve_api(api_settings(env, signing_key), signing_key) as running:
+        yield running
+
+
+def worker_settings(env: Mapping[str, str]) -> WorkerSettings:
+    return WorkerSettings.from_environ(env)
+
+
+class WorkerProcess:
+    """``python -m services.worker`` as a real process, its log kept in a file."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.worker"],
+            env=dict(env),
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def wait(self, timeout: float) -> int:
+        async with asyncio.timeout(timeout):
+            while self.process.poll() is None:
+                await asyncio.sleep(0.05)
+        self._log.close()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+@pytest.fixture
+def spawn_worker(tmp_path: Path) -> Iterator[Any]:
+    started: list[WorkerProcess] = []
+
+    def spawn(env: Mapping[str, str]) -> WorkerProcess:
+        worker = WorkerProcess({**os.environ, **env}, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+
+    yield spawn
+    for worker in started:
+        worker.kill()

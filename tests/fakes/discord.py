@@ -1,0 +1,409 @@
+"""A fake Discord REST API on loopback (aiohttp), for the tests and for ``make run``.
+
+It answers like Discord (message objects, rate-limit headers, Discord's error bodies) and
+checks every request body against the request schemas from Discord's OpenAPI description
+(``tests/schemas/discord-requests.json``). A body that fails the schema gets Discord's
+400 "Invalid Form Body" and is recorded in ``violations``, which the test fixtures assert empty.
+
+Faults are injected, never patched in: ``fail(...)`` queues 429s, 5xx or slow answers for the
+next matching requests, and ``expire(token)`` makes an interaction token behave as Discord's
+do after 15 minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "discord-requests.json"
+# Discord's JSON error codes (Discord docs, "Opcodes and Status Codes").
+UNKNOWN_WEBHOOK = 10015
+UNKNOWN_MESSAGE = 10008
+INVALID_FORM_BODY = 50035
+INVALID_WEBHOOK_TOKEN = 50027
+
+
+@dataclass
+class Fault:
+    """What to do instead of answering normally, for the next ``times`` matching requests."""
+
+    status: int = 500
+    times: int = 1
+    retry_after: float = 0.1
+    is_global: bool = False
+    scope: str = "user"
+    delay: float = 0.0
+    route: str | None = None  # a substring of "METHOD /path template"
+
+    def matches(self, key: str) -> bool:
+        return self.route is None or self.route in key
+
+
+@dataclass
+class Recorded:
+    method: str
+    route: str
+    path: str
+    body: Any
+    at: float
+    token: str | None = None
+    status: int = 0
+
+
+@dataclass
+class InteractionState:
+    application_id: str
+    token: str
+    original: dict[str, Any] | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    followups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expired: bool = False
+
+
+class Schemas:
+    def __init__(self, path: Path = SCHEMAS) -> None:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        resource: Resource[Any] = DRAFT202012.create_resource(
+            {"components": document["components"]}
+        )
+        self._registry: Registry[Any] = Registry().with_resource("urn:discord", resource)
+        self._validators: dict[str, Draft202012Validator] = {}
+        for op_id, op in document["operations"].items():
+            if op["schema"] is None:
+                continue
+            schema = _rebase(op["schema"])
+            self._validators[op_id] = Draft202012Validator(schema, registry=self._registry)
+
+    def errors(self, operation: str, body: Any) -> list[str]:
+        validator = self._validators.get(operation)
+        if validator is None:
+            return [] if body is None else [f"{operation} takes no body"]
+        return [
+            f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message[:200]}"
+            for e in validator.iter_errors(body)
+        ]
+
+
+@functools.cache
+def schemas() -> Schemas:
+    """The request schemas, loaded once per process."""
+    return Schemas()
+
+
+def _rebase(node: Any) -> Any:
+    """Point the operation schema's local ``#/components`` refs at the shared resource."""
+    if isinstance(node, dict):
+        return {
+            k: ("urn:discord" + v if k == "$ref" and v.startswith("#/") else _rebase(v))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rebase(v) for v in node]
+    return node
+
+
+_ids = itertools.count(int(time.time() * 1000) << 22)
+
+
+def snowflake() -> str:
+    return str(next(_ids))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class FakeDiscord:
+    """Start with ``async with FakeDiscord(...) as fake``; ``fake.url`` is the API base URL."""
+
+    def __init__(
+        self,
+        *,
+        application_id: str,
+        bot_token: str | None = None,
+        on_event: Callable[[str, Recorded, dict[str, Any] | None], None] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.application_id = application_id
+        self.bot_token = bot_token
+        self.on_event = on_event
+        self._host, self._port = host, port
+        self._schemas = schemas()
+        self.requests: list[Recorded] = []
+        self.violations: list[str] = []
+        self.interactions: dict[str, InteractionState] = {}
+        self.commands: dict[str | None, list[dict[str, Any]]] = {}
+        self.faults: list[Fault] = []
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- control ---------------------------------------------------------------------------
+
+    def fail(self, **fault: Any) -> Fault:
+        injected = Fault(**fault)
+        self.faults.append(injected)
+        return injected
+
+    def expire(self, token: str) -> None:
+        self._state(token).expired = True
+
+    def state(self, token: str) -> InteractionState:
+        return self._state(token)
+
+    def edits(self, token: str) -> list[str | None]:
+        return [e.get("content") for e in self._state(token).edits]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds after some request; fail after ``timeout``."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(predicate)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        app = web.Application(middlewares=[self._middleware])
+        tpl = "/api/v10/webhooks/{application_id}/{token}"
+        app.router.add_patch(tpl + "/messages/@original", self._edit_original)
+        app.router.add_get(tpl + "/messages/@original", self._get_original)
+        app.router.add_delete(tpl + "/messages/@original", self._delete_original)
+        app.router.add_post(tpl, self._followup)
+        app.router.add_patch(tpl + "/messages/{message_id}", self._edit_followup)
+        app.router.add_put("/api/v10/applications/{application_id}/commands", self._commands)
+        app.router.add_put(
+            "/api/v10/applications/{application_id}/guilds/{guild_id}/commands", self._commands
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://{self._host}:{port}/api/v10"
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _state(self, token: str) -> InteractionState:
+        return self.interactions.setdefault(token, InteractionState(self.application_id, token))
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        template = resource.canonical if resource is not None else request.path
+        key = f"{request.method} {template.removeprefix('/api/v10')}"
+        body: Any = None
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return _error(400, 50109, "The request body contains invalid JSON.")
+        record = Recorded(
+            request.method,
+            key,
+            request.path,
+            body,
+            time.monotonic(),
+            token=request.match_info.get("token"),
+        )
+        self.requests.append(record)
+        request["record"] = record
+        fault = next((f for f in self.faults if f.matches(key)), None)
+        if fault is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self.faults.remove(fault)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status == 429:
+                return self._finish(record, _rate_limited(fault))
+            if fault.status >= 400:
+                return self._finish(record, _error(fault.status, 0, f"{fault.status}: injected"))
+        if request.match_info.get("application_id") not in (None, self.application_id):
+            return self._finish(record, _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook"))
+        response = await handler(request)
+        return self._finish(record, response)
+
+    def _finish(self, record: Recorded, response: web.StreamResponse) -> web.StreamResponse:
+        record.status = response.status
+        # Every answer carries a bucket, as Discord's do, so the client's limiter is exercised.
+        response.headers.setdefault("X-RateLimit-Bucket", "fake-" + record.route.split()[0])
+        response.headers.setdefault("X-RateLimit-Limit", "5")
+        response.headers.setdefault("X-RateLimit-Remaining", "4")
+        response.headers.setdefault("X-RateLimit-Reset-After", "0.05")
+        asyncio.get_running_loop().create_task(self._notify())
+        return response
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _check(self, operation: str, record_body: Any) -> web.Response | None:
+        problems = self._schemas.errors(operation, record_body)
+        if problems:
+            self.violations.extend(f"{operation}: {p}" for p in problems)
+            return _error(400, INVALID_FORM_BODY, "Invalid Form Body", errors=problems)
+        return None
+
+    def _interaction(self, request: web.Request) -> InteractionState | web.Response:
+        state = self._state(request.match_info["token"])
+        if state.expired:
+            return _error(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
+        return state
+
+    def _emit(self, kind: str, request: web.Request, message: dict[str, Any] | None) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, request["record"], message)
+
+    # -- routes ----------------------------------------------------------------------------
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        body = request["record"].body
+        if (refused := self._check("update_original_webhook_message", body)) is not None:
+            return refused
+        state = self._interaction(request)
+        if isinstance(state, web.Response):
+            return state
+        state.original = _message(body, state.original)
+        state.edits.append(body)
+        self._emit("edit_original", request, state.original)
+        return web.json_response(state.original)
+
+    async def _get_original(self, request: web.Request) -> web.Response:
+        state = self._interaction(request)
+        if isinstance(state, web.Response):
+            return state
+        if state.original is None:
+            return _error(404, UNKNOWN_MESSAGE, "Unknown Message")
+        return web.json_response(state.original)
+
+    async def _delete_original(self, request: web.Request) -> web.Response:
+        state = self._interaction(request)
+        if isinstance(state, web.Response):
+            return state
+        state.original = None
+        self._emit("delete_original", request, None)
+        return web.Response(status=204)
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        body = request["record"].body
+        if (refused := self._check("execute_webhook", body)) is not None:
+            return refused
+        state = self._interaction(request)
+        if isinstance(state, web.Response):
+            return state
+        message = _message(body, None)
+        state.followups[message["id"]] = message
+        self._emit("followup", request, message)
+        if request.query.get("wait", "false").lower() != "true":
+            return web.Response(status=204)
+        return web.json_response(message)
+
+    async def _edit_followup(self, request: web.Request) -> web.Response:
+        body = request["record"].body
+        if (refused := self._check("update_webhook_message", body)) is not None:
+            return refused
+        state = self._interaction(request)
+        if isinstance(state, web.Response):
+            return state
+        previous = state.followups.get(request.match_info["message_id"])
+        if previous is None:
+            return _error(404, UNKNOWN_MESSAGE, "Unknown Message")
+        message = _message(body, previous)
+        state.followups[message["id"]] = message
+        self._emit("edit_followup", request, message)
+        return web.json_response(message)
+
+    async def _commands(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bot {self.bot_token}" or not self.bot_token:
+            return _error(401, 0, "401: Unauthorized")
+        guild = request.match_info.get("guild_id")
+        operation = (
+            "bulk_set_guild_application_commands" if guild else "bulk_set_application_commands"
+        )
+        body = request["record"].body
+        if (refused := self._check(operation, body)) is not None:
+            return refused
+        stored = [
+            {**c, "id": snowflake(), "application_id": self.application_id, "version": snowflake()}
+            for c in body or []
+        ]
+        self.commands[guild] = stored
+        return web.json_response(stored)
+
+
+def _message(body: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    message = (
+        dict(previous)
+        if previous
+        else {
+            "id": snowflake(),
+            "type": 20,
+            "channel_id": "100000000000000001",
+            "content": "",
+            "embeds": [],
+            "attachments": [],
+            "components": [],
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": False,
+            "flags": 0,
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "author": {"id": "100000000000000002", "username": "bot", "bot": True},
+        }
+    )
+    for key in ("content", "embeds", "components", "flags"):
+        if key in body and body[key] is not None:
+            message[key] = body[key]
+    if previous is not None:
+        message["edited_timestamp"] = _now()
+    return message
+
+
+def _error(status: int, code: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"code": code, "message": message, **extra}, status=status)
+
+
+def _rate_limited(fault: Fault) -> web.Response:
+    headers = {
+        "Retry-After": str(max(1, round(fault.retry_after))),
+        "X-RateLimit-Scope": fault.scope,
+    }
+    if fault.is_global:
+        headers["X-RateLimit-Global"] = "true"
+    else:
+        headers.update(
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(fault.retry_after)}
+        )
+    return web.json_response(
+        {
+            "message": "You are being rate limited.",
+            "retry_after": fault.retry_after,
+            "global": fault.is_global,
+            "code": 0,
+        },
+        status=429,
+        headers=headers,
+    )
