@@ -76,6 +76,8 @@ def base_env(moto: str, queues: JobQueues, discord_url: str, **extra: str) -> di
         "DISCORD_API_URL": discord_url,
         "DISCORD_BOT_TOKEN": BOT_TOKEN,
         "LOG_FORMAT": "json",
+        # Short polls keep each test's worker shutdown short; production polls 20 s.
+        "WORKER_POLL_SECONDS": "1",
         **extra,
     }
 

@@ -208,6 +208,9 @@ class WorkerSettings:
     # ECS sends SIGTERM, then SIGKILL after the task's stopTimeout, at most 120 s
     # (ECS task definition docs, "stopTimeout"): drain must end before that.
     shutdown_grace: float
+    # SQS long polling: 20 s is the longest wait SQS allows and the cheapest (fewest empty
+    # receives); an idle worker's shutdown waits for the poll in flight, so at most this long.
+    poll_seconds: int
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
@@ -222,4 +225,5 @@ class WorkerSettings:
                 "WORKER_VISIBILITY_TIMEOUT", 60, minimum=2, maximum=43200
             ),
             shutdown_grace=env.number("WORKER_SHUTDOWN_GRACE", 90.0, minimum=0.0, maximum=110.0),
+            poll_seconds=env.integer("WORKER_POLL_SECONDS", 20, minimum=1, maximum=20),
         )

@@ -15,7 +15,7 @@ from services.core.discord.rest import DiscordRest
 from services.core.errors import ConfigError
 from services.core.logs import configure_logging
 from services.core.queue import sqs_client
-from services.worker.consumer import LONG_POLL_SECONDS, Consumer, ConsumerSettings
+from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.runner import JobRunner
 
 
@@ -28,7 +28,7 @@ async def serve(settings: WorkerSettings, stopping: asyncio.Event) -> None:
             settings.aws,
             connect_timeout=5,
             # Longer than a long poll, or every empty receive would look like a timeout.
-            read_timeout=LONG_POLL_SECONDS + 10,
+            read_timeout=settings.poll_seconds + 10,
             max_attempts=3,
         ) as sqs,
     ):
@@ -46,6 +46,7 @@ async def serve(settings: WorkerSettings, stopping: asyncio.Event) -> None:
                 concurrency=settings.concurrency,
                 visibility_timeout=settings.visibility_timeout,
                 shutdown_grace=settings.shutdown_grace,
+                poll_seconds=settings.poll_seconds,
             ),
         )
         await consumer.run(stopping)

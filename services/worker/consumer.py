@@ -20,9 +20,7 @@ from services.worker.runner import Outcome
 
 log = structlog.get_logger("worker.consumer")
 
-# SQS long polling: 20 s is the longest wait SQS allows, and the cheapest (fewest empty
-# receives). A batch is at most 10 messages.
-LONG_POLL_SECONDS: Final = 20
+# A batch is at most 10 messages (SQS ReceiveMessage limit).
 MAX_BATCH: Final = 10
 RECEIVE_ERROR_BACKOFF: Final = 2.0
 
@@ -37,6 +35,7 @@ class ConsumerSettings:
     concurrency: int
     visibility_timeout: int
     shutdown_grace: float
+    poll_seconds: int = 20
 
     @property
     def heartbeat_interval(self) -> float:
@@ -91,7 +90,7 @@ class Consumer:
             response = await self._sqs.receive_message(
                 QueueUrl=self._settings.queue_url,
                 MaxNumberOfMessages=count,
-                WaitTimeSeconds=LONG_POLL_SECONDS,
+                WaitTimeSeconds=self._settings.poll_seconds,
                 VisibilityTimeout=self._settings.visibility_timeout,
                 MessageSystemAttributeNames=["ApproximateReceiveCount"],
             )

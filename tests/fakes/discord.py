@@ -148,6 +148,9 @@ class FakeDiscord:
         self.interactions: dict[str, InteractionState] = {}
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        # What every answer says of its bucket; tests lower ``remaining`` to exercise waiting.
+        self.bucket_remaining = 4
+        self.bucket_reset_after = 0.05
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -248,8 +251,8 @@ class FakeDiscord:
         # Every answer carries a bucket, as Discord's do, so the client's limiter is exercised.
         response.headers.setdefault("X-RateLimit-Bucket", "fake-" + record.route.split()[0])
         response.headers.setdefault("X-RateLimit-Limit", "5")
-        response.headers.setdefault("X-RateLimit-Remaining", "4")
-        response.headers.setdefault("X-RateLimit-Reset-After", "0.05")
+        response.headers.setdefault("X-RateLimit-Remaining", str(self.bucket_remaining))
+        response.headers.setdefault("X-RateLimit-Reset-After", str(self.bucket_reset_after))
         asyncio.get_running_loop().create_task(self._notify())
         return response
 

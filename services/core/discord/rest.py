@@ -212,9 +212,9 @@ class DiscordRest:
                                 route=route.key, retry_after=retry_after, is_global=is_global
                             )
                         continue
-                    if response.status in RETRYABLE_STATUSES and route.method != "POST":
+                    if response.status in RETRYABLE_STATUSES:
                         failures += 1
-                        if failures >= self._retry.attempts:
+                        if failures >= self._retry.attempts or route.method == "POST":
                             raise await _http_error(response, route, ServerError)
                         delay = self._retry.backoff(failures)
                         log.warning(
