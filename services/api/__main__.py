@@ -20,7 +20,7 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log)
+    configure_logging(settings.log, context_vars=False)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -3,21 +3,31 @@ handler, writes its reply. Resources are opened in the lifespan."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypedDict
 
+import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.api.interactions import InteractionHandler
+from services.api.interactions import JSON, InteractionHandler
 from services.core.bot import Registry
 from services.core.config import ApiSettings
-from services.core.discord.signature import SignatureVerifier
+from services.core.discord.signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureVerifier,
+)
+from services.core.logs import flush_logs
 from services.core.queue import JobQueue, sqs_client
+
+log = structlog.get_logger("api.app")
 
 # Interaction payloads are a few KiB; resolved data for a large select stays far below this.
 MAX_BODY_BYTES: Final = 256 * 1024
@@ -31,28 +41,79 @@ class BodyTooLarge(Exception):  # noqa: N818
     pass
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise BodyTooLarge
+async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise BodyTooLarge
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(chunks)
 
 
-async def interactions(request: Request) -> Response:
+async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode("latin-1")),
+                (b"content-length", str(len(body)).encode("latin-1")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+_SIGNATURE: Final = SIGNATURE_HEADER.encode()
+_TIMESTAMP: Final = TIMESTAMP_HEADER.encode()
+
+
+async def interactions_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    """POST /interactions as plain ASGI: extract the body and the two signature headers,
+    call the handler, write its reply. This is the hot path; a Request and a Response object
+    per call would cost more than the signature check itself."""
+    if scope["method"] != "POST":
+        await _respond(send, 405, b'{"error":"method not allowed"}', JSON)
+        return
+    signature = timestamp = None
+    for name, value in scope["headers"]:
+        if name == _SIGNATURE:
+            signature = value.decode("latin-1")
+        elif name == _TIMESTAMP:
+            timestamp = value.decode("latin-1")
+        elif name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY_BYTES):
+            await _respond(send, 413, b'{"error":"request body too large"}', JSON)
+            return
     try:
-        body = await _read_body(request)
+        body = await _read_body(receive)
     except BodyTooLarge:
-        return JSONResponse({"error": "request body too large"}, status_code=413)
-    handler: InteractionHandler = request.state.handler
-    reply = await handler.handle(body, request.headers)
-    return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+        await _respond(send, 413, b'{"error":"request body too large"}', JSON)
+        return
+    handler: InteractionHandler = scope["state"]["handler"]
+    reply = await handler.handle(body, signature=signature, timestamp=timestamp)
+    await _respond(send, reply.status, reply.body, reply.content_type)
+
+
+class _Dispatch:
+    """Sends ``/interactions`` straight to its endpoint and everything else (``/healthz``,
+    the lifespan) through Starlette, whose middleware would add a tenth to every request."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/interactions":
+            await interactions_endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 async def healthz(_request: Request) -> Response:
@@ -64,7 +125,7 @@ def create_app(
     *,
     registry: Registry | None = None,
     clock: Callable[[], float] = time.time,
-) -> Starlette:
+) -> ASGIApp:
     """The ASGI app. ``registry`` defaults to the bot's commands (``services.commands``)."""
     if registry is None:
         from services.commands import bot  # noqa: PLC0415 - the bot is chosen at start-up
@@ -86,18 +147,25 @@ def create_app(
                 queue_url=settings.aws.jobs_queue_url,
                 timeout=settings.enqueue_timeout,
             )
+            problem = await queue.warm_up()
+            if problem is not None:
+                log.warning("jobs_queue_unreachable", reason=problem)
             verifier = SignatureVerifier(
                 settings.public_key, window=settings.replay_window, clock=clock
             )
             handler = InteractionHandler(
                 verifier=verifier, registry=chosen, queue=queue, clock=clock
             )
-            yield State(handler=handler)
+            # Everything loaded so far (botocore's service models above all) lives as long as
+            # the process: keep it out of the collector's scans, which otherwise cost every
+            # request a share of a full-heap traversal.
+            gc.collect()
+            gc.freeze()
+            try:
+                yield State(handler=handler)
+            finally:
+                flush_logs()
 
-    return Starlette(
-        routes=[
-            Route("/interactions", interactions, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
-        lifespan=lifespan,
+    return _Dispatch(
+        Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
     )

@@ -63,3 +63,22 @@ class JobQueue:
         except BotoCoreError as exc:
             raise EnqueueError(type(exc).__name__, elapsed=time.monotonic() - started) from None
         return str(response["MessageId"])
+
+    async def warm_up(self) -> str | None:
+        """Open the connection before the first user needs it; return why it failed, if so.
+
+        A failure is not fatal: the API must still answer Discord's PINGs, and each enqueue
+        has its own budget and user-visible error.
+        """
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.get_queue_attributes(
+                    QueueUrl=self._queue_url, AttributeNames=["QueueArn"]
+                )
+        except TimeoutError:
+            return "timed out"
+        except ClientError as exc:
+            return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+        except BotoCoreError as exc:
+            return type(exc).__name__
+        return None

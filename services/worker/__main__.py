@@ -13,7 +13,7 @@ import aiohttp
 from services.core.config import WorkerSettings
 from services.core.discord.rest import DiscordRest
 from services.core.errors import ConfigError
-from services.core.logs import configure_logging
+from services.core.logs import configure_logging, flush_logs
 from services.core.queue import sqs_client
 from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.runner import JobRunner
@@ -68,7 +68,10 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    finally:
+        flush_logs()
     return 0
 
 

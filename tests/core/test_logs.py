@@ -9,7 +9,8 @@ import structlog
 
 from devtools.interactions import interaction_token
 from services.core.config import LogSettings
-from services.core.logs import configure_logging, scrub_text
+from services.core.logs import configure_logging
+from services.core.redact import scrub_text
 from tests.conftest import BOT_TOKEN
 
 
@@ -40,3 +41,41 @@ def test_tracebacks_and_secret_keys_are_scrubbed_in_json_output():
     assert line["token"] == "[redacted]"
     assert line["detail"] == {"webhook_url": "[redacted]"}
     assert "RuntimeError" in line["exception"]
+
+
+def test_info_lines_are_batched_and_errors_flush_everything_in_order():
+    from services.core.logs import flush_logs
+
+    stream = io.StringIO()
+    configure_logging(LogSettings(level="INFO", format="json"), stream=stream)
+    log = structlog.get_logger()
+    log.info("first", n=1)
+    log.info("second", n=2)
+    # an error is written at once, after the info lines before it
+    log.error("third", n=3)
+    assert [json.loads(x)["event"] for x in stream.getvalue().splitlines()] == [
+        "first",
+        "second",
+        "third",
+    ]
+    log.info("fourth")
+    flush_logs()
+    structlog.reset_defaults()
+    lines = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert [x["event"] for x in lines] == ["first", "second", "third", "fourth"]
+    assert [x["level"] for x in lines] == ["info", "info", "error", "info"]
+    assert all(x["timestamp"].endswith("Z") for x in lines)
+
+
+def test_stdlib_lines_share_the_format_and_the_scrub():
+    import logging
+
+    stream = io.StringIO()
+    configure_logging(LogSettings(level="INFO", format="json"), stream=stream)
+    token = interaction_token("7")
+    logging.getLogger("aiohttp.client").warning("retrying /webhooks/1/%s", token)
+    structlog.reset_defaults()
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["logger"] == "aiohttp.client"
+    assert line["level"] == "warning"
+    assert token not in line["event"]

@@ -25,6 +25,10 @@ class InteractionType(IntEnum):
     MODAL_SUBMIT = 5
 
 
+# A dict lookup: calling the enum costs more than the rest of parsing a PING.
+_INTERACTION_TYPES: Final[dict[int, InteractionType]] = {t.value: t for t in InteractionType}
+
+
 class ResponseType(IntEnum):
     """Interaction callback types."""
 
@@ -91,10 +95,7 @@ class Interaction:
             raise MalformedInteraction("type is not an integer")
         if not all(isinstance(v, str) and v for v in (ident, application_id, token)):
             raise MalformedInteraction("id, application_id and token must be strings")
-        try:
-            typed: InteractionType | int = InteractionType(kind)
-        except ValueError:
-            typed = kind
+        typed = _INTERACTION_TYPES.get(kind, kind)
         return cls(id=ident, application_id=application_id, type=typed, token=token, raw=payload)
 
     @property

@@ -1,0 +1,172 @@
+"""``make run``: the whole product on this machine.
+
+With no Discord credentials in the environment it needs no AWS account and no Discord
+application: an embedded SQS (moto's server), the API, the worker, and a local stand-in for
+Discord that prints every message the bot sends. Send it signed interactions with
+``python -m devtools.send``.
+
+With ``DISCORD_PUBLIC_KEY`` (and ``DISCORD_APPLICATION_ID``, ``DISCORD_BOT_TOKEN``) set, the
+same command serves real Discord; with ``JOBS_QUEUE_URL`` set it uses that queue instead of the
+embedded one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from devtools import aws
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = ROOT / ".local"
+DEV_FILE = STATE_DIR / "dev.json"
+DEV_APPLICATION_ID = "100000000000000001"
+
+
+def dev_identity() -> dict[str, str]:
+    """The local signing key and application id, made once and kept in ``.local/``."""
+    if DEV_FILE.exists():
+        data: dict[str, str] = json.loads(DEV_FILE.read_text(encoding="utf-8"))
+        return data
+    STATE_DIR.mkdir(exist_ok=True)
+    key = SigningKey.generate()
+    data = {
+        "signing_key": key.encode().hex(),
+        "public_key": key.verify_key.encode().hex(),
+        "application_id": DEV_APPLICATION_ID,
+    }
+    DEV_FILE.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    DEV_FILE.chmod(0o600)
+    return data
+
+
+def _interaction_id(token: str | None) -> str:
+    """Dev tokens are base64 of ``interaction:<id>:...``; show the id, never the token."""
+    if not token:
+        return "?"
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except ValueError:
+        return "?"
+    parts = text.split(":")
+    return parts[1] if len(parts) > 1 else "?"
+
+
+def print_event(kind: str, record: Any, message: Mapping[str, Any] | None) -> None:
+    content = (message or {}).get("content", "")
+    flags = (message or {}).get("flags", 0)
+    visibility = " (ephemeral)" if flags & 64 else ""
+    ident = _interaction_id(record.token)
+    print(f"[discord] {kind:<14} interaction {ident}{visibility}: {content!r}", flush=True)
+
+
+async def _pump(name: str, stream: asyncio.StreamReader) -> None:
+    while line := await stream.readline():
+        print(f"[{name}] {line.decode(errors='replace').rstrip()}", flush=True)
+
+
+async def _spawn(name: str, env: Mapping[str, str]) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        f"services.{name}",
+        env=dict(env),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    task = asyncio.create_task(_pump(name, process.stdout))
+    _PUMPS.add(task)
+    task.add_done_callback(_PUMPS.discard)
+    return process
+
+
+_PUMPS: set[asyncio.Task[None]] = set()
+
+
+async def serve(environ: Mapping[str, str]) -> int:
+    env = dict(environ)
+    env.setdefault("LOG_FORMAT", "console")
+    env.setdefault("PORT", "8080")
+    env.setdefault("HOST", "127.0.0.1")
+    # Short polls so Ctrl-C stops an idle worker at once; deployed workers poll 20 s.
+    env.setdefault("WORKER_POLL_SECONDS", "2")
+    real_discord = bool(env.get("DISCORD_PUBLIC_KEY"))
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+
+    with contextlib.ExitStack() as stack:
+        if not env.get("JOBS_QUEUE_URL"):
+            endpoint = stack.enter_context(aws.moto_server(int(env.get("LOCAL_AWS_PORT", "4566"))))
+            queues = aws.create_job_queues(endpoint, "discord-bot-jobs")
+            env = aws.process_env(
+                endpoint, **{k: v for k, v in env.items() if not k.startswith("AWS_")}
+            )
+            env["JOBS_QUEUE_URL"] = queues.url
+            print(f"[local] SQS (moto) at {endpoint}, jobs queue {queues.url}", flush=True)
+        async with contextlib.AsyncExitStack() as astack:
+            if not real_discord:
+                from tests.fakes.discord import FakeDiscord
+
+                identity = dev_identity()
+                fake = await astack.enter_async_context(
+                    FakeDiscord(
+                        application_id=identity["application_id"],
+                        on_event=print_event,
+                        port=int(env.get("DISCORD_STANDIN_PORT", "8081")),
+                    )
+                )
+                env.update(
+                    DISCORD_PUBLIC_KEY=identity["public_key"],
+                    DISCORD_APPLICATION_ID=identity["application_id"],
+                    DISCORD_API_URL=fake.url,
+                )
+                print(f"[local] Discord stand-in at {fake.url}", flush=True)
+            processes = [await _spawn("api", env), await _spawn("worker", env)]
+            api_url = f"http://{env['HOST']}:{env['PORT']}"
+            try:
+                await asyncio.to_thread(aws.wait_http, api_url + "/healthz", 30.0)
+            except TimeoutError:
+                print(f"[local] the API did not start on {api_url}", flush=True)
+                stopping.set()
+            else:
+                print(f"[local] API at {api_url}/interactions", flush=True)
+                if not real_discord:
+                    print(
+                        "[local] try:  .venv/bin/python -m devtools.send ping\n"
+                        "[local]       .venv/bin/python -m devtools.send countdown seconds=10",
+                        flush=True,
+                    )
+            exited = [asyncio.create_task(p.wait()) for p in processes]
+            stop = asyncio.create_task(stopping.wait())
+            await asyncio.wait([stop, *exited], return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            for process in processes:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            codes = await asyncio.gather(*exited)
+            await asyncio.gather(*_PUMPS, return_exceptions=True)
+            print(f"[local] stopped (api exit {codes[0]}, worker exit {codes[1]})", flush=True)
+            return 0 if stopping.is_set() else 1
+    return 1
+
+
+def main() -> int:
+    return asyncio.run(serve(os.environ))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
