@@ -28,7 +28,7 @@ from nacl.signing import SigningKey
 from devtools import aws
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = ROOT / ".local"
+STATE_DIR = Path(os.environ.get("LOCAL_STATE_DIR", ROOT / ".local"))
 DEV_FILE = STATE_DIR / "dev.json"
 DEV_APPLICATION_ID = "100000000000000001"
 
@@ -38,7 +38,7 @@ def dev_identity() -> dict[str, str]:
     if DEV_FILE.exists():
         data: dict[str, str] = json.loads(DEV_FILE.read_text(encoding="utf-8"))
         return data
-    STATE_DIR.mkdir(exist_ok=True)
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
     key = SigningKey.generate()
     data = {
         "signing_key": key.encode().hex(),

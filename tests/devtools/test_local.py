@@ -1,0 +1,89 @@
+"""What the README tells a new user to do: `make run`, then send a signed /ping and /countdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from devtools.aws import free_port
+from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT
+
+
+def _wait_for(path, text: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = path.read_text(errors="replace") if path.exists() else ""
+        if text in content:
+            return content
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not seen; output was:\n{content}")
+
+
+def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
+    ports = {
+        "PORT": str(free_port()),
+        "LOCAL_AWS_PORT": str(free_port()),
+        "DISCORD_STANDIN_PORT": str(free_port()),
+    }
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DISCORD_", "JOBS_"))
+    }
+    env.update(ports, LOCAL_STATE_DIR=str(tmp_path / "state"))
+    out = tmp_path / "run.log"
+    with out.open("wb") as sink:
+        stack = subprocess.Popen(
+            [sys.executable, "-m", "devtools.local"], cwd=ROOT, env=env, stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for(out, "API at", 60)
+            url = f"http://127.0.0.1:{ports['PORT']}/interactions"
+
+            def send(*words):
+                return subprocess.run(
+                    [sys.executable, "-m", "devtools.send", "--url", url, *words],
+                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=True,
+                ).stdout
+
+            assert '"content": "Pong!"' in send("ping")
+            assert '"type": 1' in send("--ping")
+            assert '"type": 5' in send("countdown", "seconds=2")
+            shown = _wait_for(out, "Countdown of 2 s finished", 30)
+            assert "[discord] edit_original" in shown
+            assert "Counting down" in shown
+        finally:
+            stack.send_signal(signal.SIGINT)
+            stack.wait(timeout=60)
+    assert stack.returncode == 0
+    assert "[local] stopped" in out.read_text()
+
+
+def test_register_prints_the_bulk_overwrite_body():
+    printed = subprocess.run(
+        [sys.executable, "-m", "devtools.register", "--print"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
+    ).stdout
+    assert {c["name"] for c in json.loads(printed)} == {"ping", "countdown"}
+
+
+async def test_register_overwrites_commands_with_the_bot_token(discord):
+    import asyncio
+
+    env = {
+        **os.environ,
+        "DISCORD_APPLICATION_ID": APPLICATION_ID,
+        "DISCORD_BOT_TOKEN": BOT_TOKEN,
+        "DISCORD_API_URL": discord.url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "devtools.register", "--guild", "900000000000000001",
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    assert process.returncode == 0
+    assert "registered 2 commands for server 900000000000000001" in stdout.decode()
+    assert {c["name"] for c in discord.commands["900000000000000001"]} == {"ping", "countdown"}
