@@ -29,14 +29,15 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
         "LOCAL_AWS_PORT": str(free_port()),
         "DISCORD_STANDIN_PORT": str(free_port()),
     }
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DISCORD_", "JOBS_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DISCORD_", "JOBS_"))}
     env.update(ports, LOCAL_STATE_DIR=str(tmp_path / "state"))
     out = tmp_path / "run.log"
     with out.open("wb") as sink:
         stack = subprocess.Popen(
-            [sys.executable, "-m", "devtools.local"], cwd=ROOT, env=env, stdout=sink,
+            [sys.executable, "-m", "devtools.local"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
             stderr=subprocess.STDOUT,
         )
         try:
@@ -46,7 +47,12 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
             def send(*words):
                 return subprocess.run(
                     [sys.executable, "-m", "devtools.send", "--url", url, *words],
-                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=True,
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=True,
                 ).stdout
 
             assert '"content": "Pong!"' in send("ping")
@@ -65,7 +71,11 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
 def test_register_prints_the_bulk_overwrite_body():
     printed = subprocess.run(
         [sys.executable, "-m", "devtools.register", "--print"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout
     assert {c["name"] for c in json.loads(printed)} == {"ping", "countdown"}
 
@@ -80,8 +90,14 @@ async def test_register_overwrites_commands_with_the_bot_token(discord):
         "DISCORD_API_URL": discord.url,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "devtools.register", "--guild", "900000000000000001",
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "devtools.register",
+        "--guild",
+        "900000000000000001",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
     )
     stdout, _ = await process.communicate()
     assert process.returncode == 0
