@@ -8,12 +8,13 @@ service's ``main()`` prints as one line before exiting.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from services.core.errors import ConfigError
 
+N = TypeVar("N", int, float)
 DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
 _SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -66,27 +67,25 @@ class Env:
         return self._raw(name)
 
     def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(name, f"must be a whole number, got {value!r}") from None
-        if not minimum <= number <= maximum:
-            raise ConfigError(name, f"must be between {minimum} and {maximum}, got {number}")
-        return number
+        return self._bounded(
+            name, default, parse=int, kind="a whole number", low=minimum, high=maximum
+        )
 
     def number(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
+        return self._bounded(name, default, parse=float, kind="a number", low=minimum, high=maximum)
+
+    def _bounded(
+        self, name: str, default: N, *, parse: Callable[[str], N], kind: str, low: N, high: N
+    ) -> N:
         value = self._raw(name)
         if value is None:
             return default
         try:
-            number = float(value)
+            number = parse(value)
         except ValueError:
-            raise ConfigError(name, f"must be a number, got {value!r}") from None
-        if not minimum <= number <= maximum:
-            raise ConfigError(name, f"must be between {minimum} and {maximum}, got {number}")
+            raise ConfigError(name, f"must be {kind}, got {value!r}") from None
+        if not low <= number <= high:
+            raise ConfigError(name, f"must be between {low} and {high}, got {number}")
         return number
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -41,13 +41,7 @@ async def serve(settings: WorkerSettings, stopping: asyncio.Event) -> None:
         consumer = Consumer(
             sqs=sqs,
             runner=JobRunner(registry=bot, rest=rest),
-            settings=ConsumerSettings(
-                queue_url=settings.aws.jobs_queue_url,
-                concurrency=settings.concurrency,
-                visibility_timeout=settings.visibility_timeout,
-                shutdown_grace=settings.shutdown_grace,
-                poll_seconds=settings.poll_seconds,
-            ),
+            settings=ConsumerSettings.of(settings),
         )
         await consumer.run(stopping)
 

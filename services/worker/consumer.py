@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
+from services.core.config import WorkerSettings
 from services.worker.runner import Outcome
 
 log = structlog.get_logger("worker.consumer")
@@ -36,6 +37,16 @@ class ConsumerSettings:
     visibility_timeout: int
     shutdown_grace: float
     poll_seconds: int = 20
+
+    @classmethod
+    def of(cls, settings: WorkerSettings) -> ConsumerSettings:
+        return cls(
+            queue_url=settings.aws.jobs_queue_url,
+            concurrency=settings.concurrency,
+            visibility_timeout=settings.visibility_timeout,
+            shutdown_grace=settings.shutdown_grace,
+            poll_seconds=settings.poll_seconds,
+        )
 
     @property
     def heartbeat_interval(self) -> float:

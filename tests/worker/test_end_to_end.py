@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import aiohttp
 import structlog
@@ -40,13 +41,7 @@ async def running_worker(
         consumer = Consumer(
             sqs=sqs,
             runner=JobRunner(registry=registry, rest=rest),
-            settings=ConsumerSettings(
-                queue_url=settings.aws.jobs_queue_url,
-                concurrency=settings.concurrency,
-                visibility_timeout=settings.visibility_timeout,
-                shutdown_grace=grace,
-                poll_seconds=settings.poll_seconds,
-            ),
+            settings=replace(ConsumerSettings.of(settings), shutdown_grace=grace),
         )
         task = asyncio.create_task(consumer.run(stopping))
         try:

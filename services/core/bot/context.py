@@ -29,10 +29,11 @@ class Responder(Protocol):
     async def create_followup(self, token: str, message: Message) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class CommandContext:
+class _Invocation:
+    """What both contexts tell about who ran the command, and where."""
+
+    __slots__ = ()
     interaction: Interaction
-    command_path: str
 
     @property
     def user_id(self) -> str | None:
@@ -44,24 +45,23 @@ class CommandContext:
 
     @property
     def permissions(self) -> Permissions | None:
+        """The member's permissions; ``None`` outside a server."""
         return self.interaction.member_permissions
 
 
 @dataclass(frozen=True, slots=True)
-class JobContext:
+class CommandContext(_Invocation):
+    interaction: Interaction
+    command_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext(_Invocation):
     interaction: Interaction
     command_path: str
     received_at: float
     ephemeral: bool
     _responder: Responder = field(repr=False)
-
-    @property
-    def user_id(self) -> str | None:
-        return self.interaction.user_id
-
-    @property
-    def guild_id(self) -> str | None:
-        return self.interaction.guild_id
 
     async def edit(self, reply: Reply) -> None:
         """Replace the deferred reply's content (a progress update)."""
