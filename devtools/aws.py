@@ -115,3 +115,19 @@ def process_env(endpoint: str, **extra: str) -> dict[str, str]:
     env["AWS_ENDPOINT_URL"] = endpoint
     env.update(extra)
     return env
+
+
+def create_idempotency_table(endpoint: str, name: str) -> str:
+    """The table the worker's ledger uses: key ``id``, TTL on ``expires_at``."""
+    dynamodb = client("dynamodb", endpoint)
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+    )
+    return name

@@ -116,6 +116,7 @@ async def serve(environ: Mapping[str, str]) -> int:
                 endpoint, **{k: v for k, v in env.items() if not k.startswith("AWS_")}
             )
             env["JOBS_QUEUE_URL"] = queues.url
+            env["IDEMPOTENCY_TABLE"] = aws.create_idempotency_table(endpoint, "discord-bot-jobs")
             print(f"[local] SQS (moto) at {endpoint}, jobs queue {queues.url}", flush=True)
         async with contextlib.AsyncExitStack() as astack:
             if not real_discord:

@@ -51,6 +51,11 @@ def queues(moto: str) -> JobQueues:
 
 
 @pytest.fixture
+def table(moto: str) -> str:
+    return aws.create_idempotency_table(moto, f"jobs-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
 def sqs(moto: str) -> Any:
     return aws.client("sqs", moto)
 

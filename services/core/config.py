@@ -210,6 +210,14 @@ class WorkerSettings:
     # SQS long polling: 20 s is the longest wait SQS allows and the cheapest (fewest empty
     # receives); an idle worker's shutdown waits for the poll in flight, so at most this long.
     poll_seconds: int
+    # The DynamoDB table that makes each job run once; unset, jobs run at least once.
+    idempotency_table: str | None
+    # Must equal the jobs queue's redrive maxReceiveCount: the last receive tells the user.
+    max_receives: int
+    # How long a "completed" record is kept: longer than the queue's message retention.
+    idempotency_keep: int
+    # First delay before a failed job runs again; doubled each receive, capped at 5 minutes.
+    retry_base: float
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
@@ -225,4 +233,11 @@ class WorkerSettings:
             ),
             shutdown_grace=env.number("WORKER_SHUTDOWN_GRACE", 90.0, minimum=0.0, maximum=110.0),
             poll_seconds=env.integer("WORKER_POLL_SECONDS", 20, minimum=1, maximum=20),
+            idempotency_table=env.optional("IDEMPOTENCY_TABLE"),
+            max_receives=env.integer("WORKER_MAX_RECEIVES", 5, minimum=1, maximum=1000),
+            # SQS keeps a message at most 14 days; keep the record a day longer than that.
+            retry_base=env.number("WORKER_RETRY_BASE", 5.0, minimum=0.5, maximum=300.0),
+            idempotency_keep=env.integer(
+                "IDEMPOTENCY_KEEP_SECONDS", 15 * 86400, minimum=60, maximum=365 * 86400
+            ),
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import aioboto3
@@ -19,10 +19,15 @@ from services.core.jobs import Job
 
 
 @asynccontextmanager
-async def sqs_client(
-    aws: AwsSettings, *, connect_timeout: float, read_timeout: float, max_attempts: int
+async def aws_client(
+    service: str,
+    aws: AwsSettings,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    max_attempts: int,
 ) -> AsyncIterator[Any]:
-    """An SQS client for the lifetime of a service; credentials come from the standard chain."""
+    """An AWS client for the lifetime of a service; credentials come from the standard chain."""
     session = aioboto3.Session(region_name=aws.region)
     config = Config(
         connect_timeout=connect_timeout,
@@ -30,8 +35,20 @@ async def sqs_client(
         retries={"max_attempts": max_attempts, "mode": "standard"},
         max_pool_connections=64,
     )
-    async with session.client("sqs", endpoint_url=aws.endpoint_url, config=config) as client:
+    async with session.client(service, endpoint_url=aws.endpoint_url, config=config) as client:
         yield client
+
+
+def sqs_client(
+    aws: AwsSettings, *, connect_timeout: float, read_timeout: float, max_attempts: int
+) -> AbstractAsyncContextManager[Any]:
+    return aws_client(
+        "sqs",
+        aws,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_attempts=max_attempts,
+    )
 
 
 class JobQueue:

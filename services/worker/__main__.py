@@ -4,23 +4,64 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
+import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 import aiohttp
+import structlog
 
+from services.core.bot import Registry
 from services.core.config import WorkerSettings
-from services.core.discord.rest import DiscordRest
+from services.core.discord.rest import DiscordRest, RetryPolicy
 from services.core.errors import ConfigError
 from services.core.logs import configure_logging, flush_logs
-from services.core.queue import sqs_client
+from services.core.queue import aws_client, sqs_client
 from services.worker.consumer import Consumer, ConsumerSettings
-from services.worker.runner import JobRunner
+from services.worker.idempotency import DynamoLedger, Ledger, NoLedger
+from services.worker.runner import JobRunner, Redelivery
+
+log = structlog.get_logger("worker")
 
 
-async def serve(settings: WorkerSettings, stopping: asyncio.Event) -> None:
-    from services.commands import bot  # noqa: PLC0415 - the bot is chosen at start-up
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@asynccontextmanager
+async def open_ledger(settings: WorkerSettings) -> AsyncIterator[Ledger]:
+    if settings.idempotency_table is None:
+        log.warning("idempotency_off", reason="IDEMPOTENCY_TABLE is not set")
+        yield NoLedger()
+        return
+    async with aws_client(
+        "dynamodb", settings.aws, connect_timeout=5, read_timeout=10, max_attempts=3
+    ) as dynamodb:
+        yield DynamoLedger(
+            client=dynamodb,
+            table=settings.idempotency_table,
+            owner=worker_id(),
+            # The lock lives as long as the message stays hidden, renewed with it.
+            lock_seconds=settings.visibility_timeout,
+            keep_seconds=settings.idempotency_keep,
+        )
+
+
+async def serve(
+    settings: WorkerSettings,
+    stopping: asyncio.Event,
+    *,
+    registry: Registry | None = None,
+    rest_retry: RetryPolicy | None = None,
+) -> None:
+    """Run the worker until ``stopping`` is set. ``registry`` defaults to the bot's commands."""
+    if registry is None:
+        from services.commands import bot  # noqa: PLC0415 - the bot is chosen at start-up
+
+        registry = bot
 
     async with (
         aiohttp.ClientSession() as session,
@@ -31,16 +72,24 @@ async def serve(settings: WorkerSettings, stopping: asyncio.Event) -> None:
             read_timeout=settings.poll_seconds + 10,
             max_attempts=3,
         ) as sqs,
+        open_ledger(settings) as ledger,
     ):
         rest = DiscordRest(
             session=session,
             api_url=settings.discord.api_url,
             application_id=settings.discord.application_id,
             bot_token=settings.discord.bot_token,
+            retry=rest_retry,
         )
         consumer = Consumer(
             sqs=sqs,
-            runner=JobRunner(registry=bot, rest=rest),
+            runner=JobRunner(
+                registry=registry,
+                rest=rest,
+                ledger=ledger,
+                retry=Redelivery(max_receives=settings.max_receives, base=settings.retry_base),
+                lock_refresh=settings.visibility_timeout / 3,
+            ),
             settings=ConsumerSettings.of(settings),
         )
         await consumer.run(stopping)

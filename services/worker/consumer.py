@@ -17,7 +17,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.core.config import WorkerSettings
-from services.worker.runner import Outcome
+from services.worker.runner import Verdict
 
 log = structlog.get_logger("worker.consumer")
 
@@ -27,7 +27,7 @@ RECEIVE_ERROR_BACKOFF: Final = 2.0
 
 
 class Runner(Protocol):
-    async def run(self, body: str, *, message_id: str, receive_count: int) -> Outcome: ...
+    async def run(self, body: str, *, message_id: str, receive_count: int) -> Verdict: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ class Consumer:
         receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         heartbeat = asyncio.create_task(self._heartbeat(handle, message_id))
         try:
-            outcome = await self._runner.run(
+            verdict = await self._runner.run(
                 message.get("Body", ""), message_id=message_id, receive_count=receive_count
             )
         except asyncio.CancelledError:
@@ -140,8 +140,10 @@ class Consumer:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        if outcome.delete:
+        if verdict.outcome.delete:
             await self._delete(handle, message_id)
+        elif verdict.retry_in is not None:
+            await self._hide(handle, message_id, verdict.retry_in)
 
     async def _heartbeat(self, handle: str, message_id: str) -> None:
         while True:
@@ -163,13 +165,22 @@ class Consumer:
             log.error("delete_failed", message_id=message_id, error=type(exc).__name__)
 
     async def _release(self, handle: str, message_id: str) -> None:
+        if await self._hide(handle, message_id, 0):
+            log.info("message_released", message_id=message_id)
+
+    async def _hide(self, handle: str, message_id: str, seconds: int) -> bool:
+        """Make the message visible again after ``seconds`` (0: at once)."""
         try:
             await self._sqs.change_message_visibility(
-                QueueUrl=self._settings.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+                QueueUrl=self._settings.queue_url,
+                ReceiptHandle=handle,
+                # SQS caps a message's visibility timeout at 12 hours.
+                VisibilityTimeout=min(seconds, 43200),
             )
-            log.info("message_released", message_id=message_id)
         except (BotoCoreError, ClientError) as exc:
-            log.warning("release_failed", message_id=message_id, error=type(exc).__name__)
+            log.warning("visibility_change_failed", message_id=message_id, error=type(exc).__name__)
+            return False
+        return True
 
     async def _release_all(self, messages: list[dict[str, Any]]) -> None:
         await asyncio.gather(*(self._release(m["ReceiptHandle"], m["MessageId"]) for m in messages))

@@ -6,7 +6,10 @@ the message.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
+from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
@@ -19,6 +22,7 @@ from services.core.discord.errors import DiscordHTTPError, RateLimitedError, Ser
 from services.core.discord.models import Message
 from services.core.errors import JobFormatError
 from services.core.jobs import Job
+from services.worker.idempotency import ClaimState, Ledger, NoLedger
 
 log = structlog.get_logger("worker.runner")
 
@@ -29,27 +33,62 @@ UNKNOWN_COMMAND_TEXT: Final = "This command isn't available any more."
 class Outcome(Enum):
     COMPLETED = "completed"  # final reply delivered: delete the message
     FAILED = "failed"  # the user was told it failed: delete the message
+    DUPLICATE = "duplicate"  # it already ran (a redelivery): delete the message
     INVALID = "invalid"  # not a job: keep it, the redrive policy parks it in the DLQ
-    RETRY = "retry"  # Discord could not be reached: keep it, it comes back after visibility
+    RETRY = "retry"  # a passing failure: hide the message for a backoff, run it again
+    BUSY = "busy"  # another worker runs it: hide the message until its lock ends
+    PARKED = "parked"  # failed on its last allowed receive: the user was told; to the DLQ
 
     @property
     def delete(self) -> bool:
-        return self in (Outcome.COMPLETED, Outcome.FAILED)
+        return self in (Outcome.COMPLETED, Outcome.FAILED, Outcome.DUPLICATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: Outcome
+    # Seconds to hide the message before it is received again (None: leave it as it is).
+    retry_in: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redelivery:
+    """Retries through the queue: the message is hidden for a growing, jittered delay."""
+
+    # The jobs queue's redrive maxReceiveCount: the receive after this one dead-letters it.
+    max_receives: int = 5
+    base: float = 5.0
+    cap: float = 300.0
+
+    def delay(self, receive_count: int) -> int:
+        ceiling = min(self.cap, self.base * 2 ** (receive_count - 1))
+        return max(1, int(random.uniform(ceiling / 2, ceiling)))
 
 
 class JobRunner:
-    def __init__(self, *, registry: Registry, rest: Responder) -> None:
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        rest: Responder,
+        ledger: Ledger | None = None,
+        retry: Redelivery | None = None,
+        lock_refresh: float = 20.0,
+    ) -> None:
         self._registry = registry
         self._rest = rest
+        self._ledger = ledger or NoLedger()
+        self._retry = retry or Redelivery()
+        self._lock_refresh = lock_refresh
 
-    async def run(self, body: str, *, message_id: str, receive_count: int) -> Outcome:
+    async def run(self, body: str, *, message_id: str, receive_count: int) -> Verdict:
         started = time.monotonic()
         log_fields: dict[str, object] = {"message_id": message_id, "receive_count": receive_count}
         try:
             job = Job.decode(body, message_id=message_id)
         except JobFormatError as exc:
             log.error("job", outcome=Outcome.INVALID.value, reason=exc.reason, **log_fields)
-            return Outcome.INVALID
+            return Verdict(Outcome.INVALID)
         log_fields.update(
             job_id=job.id,
             command=job.command,
@@ -57,14 +96,50 @@ class JobRunner:
             queue_wait_ms=round((time.time() - job.received_at) * 1000, 1),
         )
         with structlog.contextvars.bound_contextvars(job_id=job.id, command=job.command):
-            outcome = await self._run(job)
+            verdict = await self._claimed(job, receive_count)
         log.info(
             "job",
-            outcome=outcome.value,
+            outcome=verdict.outcome.value,
+            retry_in=verdict.retry_in,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
             **log_fields,
         )
-        return outcome
+        return verdict
+
+    async def _claimed(self, job: Job, receive_count: int) -> Verdict:
+        """Run the job under its lock, and record what became of it."""
+        claim = await self._ledger.acquire(job.id)
+        match claim.state:
+            case ClaimState.COMPLETED:
+                return Verdict(Outcome.DUPLICATE)
+            case ClaimState.BUSY:
+                return Verdict(Outcome.BUSY, retry_in=claim.retry_in)
+            case ClaimState.UNAVAILABLE:
+                return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
+        keeper = asyncio.create_task(self._keep_lock(job.id))
+        try:
+            outcome = await self._run(job)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._ledger.release(job.id))
+            raise
+        finally:
+            keeper.cancel()
+        if outcome in (Outcome.COMPLETED, Outcome.FAILED):
+            await self._ledger.complete(job.id)
+            return Verdict(outcome)
+        await self._ledger.release(job.id)
+        if receive_count >= self._retry.max_receives:
+            # The next receive dead-letters it: tell the user now, while we still can.
+            log.error("job_parked", receive_count=receive_count)
+            await self._deliver(job, Message(content=JOB_FAILED_TEXT))
+            # Visible at once: the next receive is the one that moves it to the DLQ.
+            return Verdict(Outcome.PARKED, retry_in=0)
+        return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
+
+    async def _keep_lock(self, job_id: str) -> None:
+        while True:
+            await asyncio.sleep(self._lock_refresh)
+            await self._ledger.extend(job_id)
 
     async def _run(self, job: Job) -> Outcome:
         try:

@@ -7,48 +7,32 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-import aiohttp
 import structlog
 
 from devtools import interactions
 from services.core.bot import Registry
-from services.core.discord.rest import DiscordRest, RetryPolicy
-from services.core.queue import sqs_client
-from services.worker.consumer import Consumer, ConsumerSettings
-from services.worker.runner import JOB_FAILED_TEXT, JobRunner
+from services.core.discord.rest import RetryPolicy
+from services.worker.__main__ import serve
+from services.worker.runner import JOB_FAILED_TEXT
 from tests.conftest import APPLICATION_ID, base_env, worker_settings
+
+FAST_REST = RetryPolicy(base_delay=0.05, max_delay=0.2)
 
 
 @asynccontextmanager
 async def running_worker(
     env, *, registry: Registry | None = None, grace: float = 5.0
 ) -> AsyncIterator[asyncio.Event]:
-    """The worker's consumer in this event loop, against the real queue and fake Discord."""
-    if registry is None:
-        from services.commands import bot as registry
-    settings = worker_settings(env)
+    """The worker's own ``serve()`` in this event loop, against the real queue and fake
+    Discord (the REST client's backoff shortened)."""
+    settings = replace(worker_settings(env), shutdown_grace=grace)
     stopping = asyncio.Event()
-    async with (
-        aiohttp.ClientSession() as session,
-        sqs_client(settings.aws, connect_timeout=2, read_timeout=30, max_attempts=2) as sqs,
-    ):
-        rest = DiscordRest(
-            session=session,
-            api_url=settings.discord.api_url,
-            application_id=settings.discord.application_id,
-            retry=RetryPolicy(base_delay=0.05, max_delay=0.2),
-        )
-        consumer = Consumer(
-            sqs=sqs,
-            runner=JobRunner(registry=registry, rest=rest),
-            settings=replace(ConsumerSettings.of(settings), shutdown_grace=grace),
-        )
-        task = asyncio.create_task(consumer.run(stopping))
-        try:
-            yield stopping
-        finally:
-            stopping.set()
-            await asyncio.wait_for(task, timeout=30)
+    task = asyncio.create_task(serve(settings, stopping, registry=registry, rest_retry=FAST_REST))
+    try:
+        yield stopping
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=30)
 
 
 def countdown(seconds: int) -> dict:

@@ -39,10 +39,12 @@ def events(worker) -> list[dict]:
 
 
 async def test_worker_killed_mid_job_is_finished_by_another(
-    api, moto, queues, discord, sqs, spawn_worker
+    api, moto, queues, table, discord, sqs, spawn_worker
 ):
-    # GIVEN a worker running a countdown, keeping its message invisible by heartbeats
-    env = base_env(moto, queues, discord.url, WORKER_VISIBILITY_TIMEOUT="2")
+    # GIVEN a worker running a countdown, holding its message and its lock by heartbeats
+    env = base_env(
+        moto, queues, discord.url, WORKER_VISIBILITY_TIMEOUT="2", IDEMPOTENCY_TABLE=table
+    )
     first = spawn_worker(env)
     payload = countdown(3)
     await api.post(payload)
@@ -75,11 +77,17 @@ async def test_sigterm_lets_a_running_job_finish_then_exits_0(
 
 
 async def test_sigterm_releases_a_job_longer_than_the_grace(
-    api, moto, queues, discord, sqs, spawn_worker
+    api, moto, queues, table, discord, sqs, spawn_worker
 ):
-    # GIVEN a long visibility timeout, so only an explicit release can free the message fast
+    # GIVEN a long visibility timeout, so only an explicit release of the message and of its
+    # lock can let another worker run it soon
     env = base_env(
-        moto, queues, discord.url, WORKER_SHUTDOWN_GRACE="1", WORKER_VISIBILITY_TIMEOUT="120"
+        moto,
+        queues,
+        discord.url,
+        WORKER_SHUTDOWN_GRACE="1",
+        WORKER_VISIBILITY_TIMEOUT="120",
+        IDEMPOTENCY_TABLE=table,
     )
     worker = spawn_worker(env)
     payload = countdown(6)
