@@ -218,6 +218,8 @@ class WorkerSettings:
     idempotency_keep: int
     # First delay before a failed job runs again; doubled each receive, capped at 5 minutes.
     retry_base: float
+    # Set by ECS in every task; when present the worker asks for scale-in protection.
+    ecs_agent_uri: str | None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
@@ -236,6 +238,7 @@ class WorkerSettings:
             idempotency_table=env.optional("IDEMPOTENCY_TABLE"),
             max_receives=env.integer("WORKER_MAX_RECEIVES", 5, minimum=1, maximum=1000),
             # SQS keeps a message at most 14 days; keep the record a day longer than that.
+            ecs_agent_uri=env.optional("ECS_AGENT_URI"),
             retry_base=env.number("WORKER_RETRY_BASE", 5.0, minimum=0.5, maximum=300.0),
             idempotency_keep=env.integer(
                 "IDEMPOTENCY_KEEP_SECONDS", 15 * 86400, minimum=60, maximum=365 * 86400

@@ -22,6 +22,7 @@ from services.core.logs import configure_logging, flush_logs
 from services.core.queue import aws_client, sqs_client
 from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.idempotency import DynamoLedger, Ledger, NoLedger
+from services.worker.protection import TaskProtection
 from services.worker.runner import JobRunner, Redelivery
 
 log = structlog.get_logger("worker")
@@ -91,6 +92,11 @@ async def serve(
                 lock_refresh=settings.visibility_timeout / 3,
             ),
             settings=ConsumerSettings.of(settings),
+            protection=(
+                TaskProtection(session=session, agent_uri=settings.ecs_agent_uri)
+                if settings.ecs_agent_uri
+                else None
+            ),
         )
         await consumer.run(stopping)
 

@@ -17,6 +17,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.core.config import WorkerSettings
+from services.worker.protection import NoProtection
 from services.worker.runner import Verdict
 
 log = structlog.get_logger("worker.consumer")
@@ -24,6 +25,11 @@ log = structlog.get_logger("worker.consumer")
 # A batch is at most 10 messages (SQS ReceiveMessage limit).
 MAX_BATCH: Final = 10
 RECEIVE_ERROR_BACKOFF: Final = 2.0
+
+
+class Protection(Protocol):
+    async def job_started(self) -> None: ...
+    async def job_finished(self) -> None: ...
 
 
 class Runner(Protocol):
@@ -55,10 +61,18 @@ class ConsumerSettings:
 
 
 class Consumer:
-    def __init__(self, *, sqs: Any, runner: Runner, settings: ConsumerSettings) -> None:
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        runner: Runner,
+        settings: ConsumerSettings,
+        protection: Protection | None = None,
+    ) -> None:
         self._sqs = sqs
         self._runner = runner
         self._settings = settings
+        self._protection = protection or NoProtection()
         self._running: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
 
@@ -128,6 +142,7 @@ class Consumer:
         message_id = message["MessageId"]
         receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         heartbeat = asyncio.create_task(self._heartbeat(handle, message_id))
+        await self._protection.job_started()
         try:
             verdict = await self._runner.run(
                 message.get("Body", ""), message_id=message_id, receive_count=receive_count
@@ -140,6 +155,7 @@ class Consumer:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+            await asyncio.shield(self._protection.job_finished())
         if verdict.outcome.delete:
             await self._delete(handle, message_id)
         elif verdict.retry_in is not None:

@@ -115,6 +115,7 @@ def _rebase(node: Any) -> Any:
     return node
 
 
+_RECORD = web.RequestKey("record", Recorded)
 _ids = itertools.count(int(time.time() * 1000) << 22)
 
 
@@ -229,7 +230,7 @@ class FakeDiscord:
             token=request.match_info.get("token"),
         )
         self.requests.append(record)
-        request["record"] = record
+        request[_RECORD] = record
         fault = next((f for f in self.faults if f.matches(key)), None)
         if fault is not None:
             fault.times -= 1
@@ -275,12 +276,12 @@ class FakeDiscord:
 
     def _emit(self, kind: str, request: web.Request, message: dict[str, Any] | None) -> None:
         if self.on_event is not None:
-            self.on_event(kind, request["record"], message)
+            self.on_event(kind, request[_RECORD], message)
 
     # -- routes ----------------------------------------------------------------------------
 
     async def _edit_original(self, request: web.Request) -> web.Response:
-        body = request["record"].body
+        body = request[_RECORD].body
         if (refused := self._check("update_original_webhook_message", body)) is not None:
             return refused
         state = self._interaction(request)
@@ -308,7 +309,7 @@ class FakeDiscord:
         return web.Response(status=204)
 
     async def _followup(self, request: web.Request) -> web.Response:
-        body = request["record"].body
+        body = request[_RECORD].body
         if (refused := self._check("execute_webhook", body)) is not None:
             return refused
         state = self._interaction(request)
@@ -322,7 +323,7 @@ class FakeDiscord:
         return web.json_response(message)
 
     async def _edit_followup(self, request: web.Request) -> web.Response:
-        body = request["record"].body
+        body = request[_RECORD].body
         if (refused := self._check("update_webhook_message", body)) is not None:
             return refused
         state = self._interaction(request)
@@ -343,7 +344,7 @@ class FakeDiscord:
         operation = (
             "bulk_set_guild_application_commands" if guild else "bulk_set_application_commands"
         )
-        body = request["record"].body
+        body = request[_RECORD].body
         if (refused := self._check(operation, body)) is not None:
             return refused
         stored = [
