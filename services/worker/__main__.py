@@ -87,6 +87,7 @@ async def serve(
             runner=JobRunner(
                 registry=registry,
                 rest=rest,
+                bot_token=settings.discord.bot_token is not None,
                 ledger=ledger,
                 retry=Redelivery(max_receives=settings.max_receives, base=settings.retry_base),
                 lock_refresh=settings.visibility_timeout / 3,

@@ -16,10 +16,16 @@ from typing import Final
 import structlog
 
 from services.core.bot import JobContext, Registry
-from services.core.bot.context import Responder, as_message
+from services.core.bot.context import as_message
 from services.core.bot.errors import OptionValueError, UnknownCommandError
-from services.core.discord.errors import DiscordHTTPError, RateLimitedError, ServerError
+from services.core.discord.errors import (
+    DiscordHTTPError,
+    RateLimitedError,
+    ReplyUnreachable,
+    ServerError,
+)
 from services.core.discord.models import Message
+from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.errors import JobFormatError
 from services.core.jobs import Job
 from services.worker.idempotency import ClaimState, Ledger, NoLedger
@@ -70,13 +76,15 @@ class JobRunner:
         self,
         *,
         registry: Registry,
-        rest: Responder,
+        rest: ReplyApi,
+        bot_token: bool = False,
         ledger: Ledger | None = None,
         retry: Redelivery | None = None,
         lock_refresh: float = 20.0,
     ) -> None:
         self._registry = registry
         self._rest = rest
+        self._bot_token = bot_token
         self._ledger = ledger or NoLedger()
         self._retry = retry or Redelivery()
         self._lock_refresh = lock_refresh
@@ -116,14 +124,19 @@ class JobRunner:
                 return Verdict(Outcome.BUSY, retry_in=claim.retry_in)
             case ClaimState.UNAVAILABLE:
                 return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
-        keeper = asyncio.create_task(self._keep_lock(job.id))
+        reply = self._reply_for(job)
+        keepers = [
+            asyncio.create_task(self._keep_lock(job.id)),
+            asyncio.create_task(reply.learn_before_expiry()),
+        ]
         try:
-            outcome = await self._run(job)
+            outcome = await self._run(job, reply)
         except asyncio.CancelledError:
             await asyncio.shield(self._ledger.release(job.id))
             raise
         finally:
-            keeper.cancel()
+            for keeper in keepers:
+                keeper.cancel()
         if outcome in (Outcome.COMPLETED, Outcome.FAILED):
             await self._ledger.complete(job.id)
             return Verdict(outcome)
@@ -131,7 +144,7 @@ class JobRunner:
         if receive_count >= self._retry.max_receives:
             # The next receive dead-letters it: tell the user now, while we still can.
             log.error("job_parked", receive_count=receive_count)
-            await self._deliver(job, Message(content=JOB_FAILED_TEXT))
+            await self._deliver(reply, Message(content=JOB_FAILED_TEXT))
             # Visible at once: the next receive is the one that moves it to the DLQ.
             return Verdict(Outcome.PARKED, retry_in=0)
         return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
@@ -141,42 +154,59 @@ class JobRunner:
             await asyncio.sleep(self._lock_refresh)
             await self._ledger.extend(job_id)
 
-    async def _run(self, job: Job) -> Outcome:
+    def _reply_for(self, job: Job) -> OriginalReply:
+        try:
+            ephemeral = self._registry.get(job.command).ephemeral
+        except UnknownCommandError:
+            ephemeral = False
+        return OriginalReply(
+            api=self._rest,
+            interaction=job.interaction,
+            received_at=job.received_at,
+            ephemeral=ephemeral,
+            can_use_bot_token=self._bot_token,
+        )
+
+    async def _run(self, job: Job, reply: OriginalReply) -> Outcome:
         try:
             command, kwargs = self._registry.bind(job.interaction.data)
         except (UnknownCommandError, OptionValueError) as exc:
             log.warning("job_not_runnable", reason=str(exc))
-            return await self._tell_failure(job, UNKNOWN_COMMAND_TEXT)
+            return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
         ctx = JobContext(
             interaction=job.interaction,
             command_path=command.path,
             received_at=job.received_at,
             ephemeral=command.ephemeral,
-            _responder=self._rest,
+            _responder=reply,
         )
         try:
             result = await command.handler(ctx, **kwargs)
         except (ServerError, RateLimitedError):
             log.warning("job_discord_unavailable", exc_info=True)
             return Outcome.RETRY
+        except ReplyUnreachable:
+            return Outcome.FAILED  # logged where it was found; nothing more can reach the user
         except Exception:
             log.exception("job_raised")
-            return await self._tell_failure(job, JOB_FAILED_TEXT)
+            return await self._tell_failure(reply, JOB_FAILED_TEXT)
         final = as_message(result if result is not None else "Done.", ephemeral=command.ephemeral)
-        return await self._deliver(job, final)
+        return await self._deliver(reply, final)
 
-    async def _deliver(self, job: Job, message: Message) -> Outcome:
+    async def _deliver(self, reply: OriginalReply, message: Message) -> Outcome:
         try:
-            await self._rest.edit_original(job.interaction.token, message)
+            await reply.edit(message)
         except (ServerError, RateLimitedError) as exc:
             log.warning("final_edit_retry", status=exc.status, code=exc.code)
             return Outcome.RETRY
         except DiscordHTTPError as exc:
-            # 4xx: the message is gone or the token expired; a retry cannot help.
+            # 4xx: the message is gone or the bot may not post here; a retry cannot help.
             log.error("final_edit_refused", status=exc.status, code=exc.code, reason=exc.message)
+            return Outcome.FAILED
+        except ReplyUnreachable:
             return Outcome.FAILED
         return Outcome.COMPLETED
 
-    async def _tell_failure(self, job: Job, text: str) -> Outcome:
-        outcome = await self._deliver(job, Message(content=text))
+    async def _tell_failure(self, reply: OriginalReply, text: str) -> Outcome:
+        outcome = await self._deliver(reply, Message(content=text))
         return Outcome.RETRY if outcome is Outcome.RETRY else Outcome.FAILED

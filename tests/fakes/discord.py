@@ -70,6 +70,8 @@ class InteractionState:
     original: dict[str, Any] | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     followups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Edits of the original made later through the channel endpoint, with the bot token.
+    bot_edits: list[dict[str, Any]] = field(default_factory=list)
     expired: bool = False
 
 
@@ -148,6 +150,12 @@ class FakeDiscord:
         self.violations: list[str] = []
         self.interactions: dict[str, InteractionState] = {}
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
+        # Every message by id, and which interaction's original each one is.
+        self.messages: dict[str, dict[str, Any]] = {}
+        self._original_of: dict[str, str] = {}
+        self.channel_posts: dict[str, list[dict[str, Any]]] = {}
+        # What the bot may not edit through the channel route (Discord: 403 Missing Access).
+        self.forbid_channel_edits = False
         self.faults: list[Fault] = []
         # What every answer says of its bucket; tests lower ``remaining`` to exercise waiting.
         self.bucket_remaining = 4
@@ -187,6 +195,10 @@ class FakeDiscord:
         app.router.add_delete(tpl + "/messages/@original", self._delete_original)
         app.router.add_post(tpl, self._followup)
         app.router.add_patch(tpl + "/messages/{message_id}", self._edit_followup)
+        app.router.add_patch(
+            "/api/v10/channels/{channel_id}/messages/{message_id}", self._edit_channel_message
+        )
+        app.router.add_post("/api/v10/channels/{channel_id}/messages", self._post_channel_message)
         app.router.add_put("/api/v10/applications/{application_id}/commands", self._commands)
         app.router.add_put(
             "/api/v10/applications/{application_id}/guilds/{guild_id}/commands", self._commands
@@ -288,6 +300,8 @@ class FakeDiscord:
         if isinstance(state, web.Response):
             return state
         state.original = _message(body, state.original)
+        self.messages[state.original["id"]] = state.original
+        self._original_of[state.original["id"]] = state.token
         state.edits.append(body)
         self._emit("edit_original", request, state.original)
         return web.json_response(state.original)
@@ -337,9 +351,48 @@ class FakeDiscord:
         self._emit("edit_followup", request, message)
         return web.json_response(message)
 
-    async def _commands(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bot {self.bot_token}" or not self.bot_token:
+    def _unauthorised(self, request: web.Request) -> web.Response | None:
+        if not self.bot_token or request.headers.get("Authorization") != f"Bot {self.bot_token}":
             return _error(401, 0, "401: Unauthorized")
+        return None
+
+    async def _edit_channel_message(self, request: web.Request) -> web.Response:
+        if (refused := self._unauthorised(request)) is not None:
+            return refused
+        body = request[_RECORD].body
+        if (refused := self._check("update_message", body)) is not None:
+            return refused
+        if self.forbid_channel_edits:
+            return _error(403, 50001, "Missing Access")
+        message_id = request.match_info["message_id"]
+        previous = self.messages.get(message_id)
+        if previous is None or previous["channel_id"] != request.match_info["channel_id"]:
+            return _error(404, UNKNOWN_MESSAGE, "Unknown Message")
+        message = self.messages[message_id] = _message(body, previous)
+        token = self._original_of.get(message_id)
+        if token is not None:
+            state = self._state(token)
+            state.original = message
+            state.bot_edits.append(body)
+        self._emit("bot_edit", request, message)
+        return web.json_response(message)
+
+    async def _post_channel_message(self, request: web.Request) -> web.Response:
+        if (refused := self._unauthorised(request)) is not None:
+            return refused
+        body = request[_RECORD].body
+        if (refused := self._check("create_message", body)) is not None:
+            return refused
+        channel_id = request.match_info["channel_id"]
+        message = {**_message(body, None), "channel_id": channel_id, "type": 0}
+        self.messages[message["id"]] = message
+        self.channel_posts.setdefault(channel_id, []).append(message)
+        self._emit("bot_post", request, message)
+        return web.json_response(message)
+
+    async def _commands(self, request: web.Request) -> web.Response:
+        if (refused := self._unauthorised(request)) is not None:
+            return refused
         guild = request.match_info.get("guild_id")
         operation = (
             "bulk_set_guild_application_commands" if guild else "bulk_set_application_commands"
@@ -362,7 +415,8 @@ def _message(body: dict[str, Any], previous: dict[str, Any] | None) -> dict[str,
         else {
             "id": snowflake(),
             "type": 20,
-            "channel_id": "100000000000000001",
+            # The channel devtools.interactions puts its interactions in.
+            "channel_id": "900000000000000002",
             "content": "",
             "embeds": [],
             "attachments": [],

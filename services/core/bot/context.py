@@ -8,7 +8,7 @@ send follow-ups, and returns the final reply, which the worker delivers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from services.core.discord.models import Interaction, Message, Permissions
 
@@ -22,11 +22,11 @@ def as_message(reply: Reply, *, ephemeral: bool = False) -> Message:
 
 
 class Responder(Protocol):
-    """The part of the Discord REST client a job uses (implemented by ``DiscordRest``)."""
+    """Where a job's replies go (``services.core.discord.reply.OriginalReply``)."""
 
-    async def edit_original(self, token: str, message: Message) -> dict[str, Any]: ...
+    async def edit(self, message: Message) -> None: ...
 
-    async def create_followup(self, token: str, message: Message) -> dict[str, Any]: ...
+    async def followup(self, message: Message) -> str | None: ...
 
 
 class _Invocation:
@@ -65,14 +65,8 @@ class JobContext(_Invocation):
 
     async def edit(self, reply: Reply) -> None:
         """Replace the deferred reply's content (a progress update)."""
-        await self._responder.edit_original(
-            self.interaction.token, as_message(reply, ephemeral=self.ephemeral)
-        )
+        await self._responder.edit(as_message(reply, ephemeral=self.ephemeral))
 
     async def followup(self, reply: Reply) -> str | None:
         """Send a further message; returns its id."""
-        sent = await self._responder.create_followup(
-            self.interaction.token, as_message(reply, ephemeral=self.ephemeral)
-        )
-        ident = sent.get("id")
-        return str(ident) if ident is not None else None
+        return await self._responder.followup(as_message(reply, ephemeral=self.ephemeral))

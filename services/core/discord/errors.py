@@ -50,6 +50,14 @@ class DiscordHTTPError(DiscordError):
         super().__init__(f"{route} -> {status} (code {code}): {message}")
 
 
+# Discord's JSON error code for an interaction token past its 15 minutes.
+INVALID_WEBHOOK_TOKEN = 50027
+
+
+def token_expired(exc: DiscordHTTPError) -> bool:
+    return exc.status == 401 and exc.code == INVALID_WEBHOOK_TOKEN
+
+
 class RateLimitedError(DiscordHTTPError):
     def __init__(self, *, route: str, retry_after: float, is_global: bool) -> None:
         self.retry_after = retry_after
@@ -59,3 +67,9 @@ class RateLimitedError(DiscordHTTPError):
 
 class ServerError(DiscordHTTPError):
     """5xx, or no answer at all (``status`` 0), after every retry."""
+
+
+class ReplyUnreachable(DiscordError):  # noqa: N818
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the reply cannot be delivered: {reason}")

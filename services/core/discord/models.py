@@ -155,6 +155,12 @@ class Message:
             body["flags"] = int(MessageFlags.EPHEMERAL)
         return body
 
+    def channel_payload(self) -> dict[str, Any]:
+        """For the bot-token channel routes, where a message cannot be ephemeral."""
+        body = self.payload()
+        body.pop("flags", None)
+        return body
+
 
 def truncate(text: str, limit: int = MAX_CONTENT_LENGTH) -> str:
     """Cut text to Discord's limit, marking the cut, rather than have Discord refuse it."""

@@ -117,6 +117,9 @@ class DiscordRest:
         route = self._webhook("PATCH", "/messages/@original", token)
         return await self._json(route, body=message.payload())
 
+    async def get_original(self, token: str) -> dict[str, Any]:
+        return await self._json(self._webhook("GET", "/messages/@original", token), body=None)
+
     async def delete_original(self, token: str) -> None:
         await self.request(self._webhook("DELETE", "/messages/@original", token))
 
@@ -127,6 +130,24 @@ class DiscordRest:
     async def edit_followup(self, token: str, message_id: str, message: Message) -> dict[str, Any]:
         route = self._webhook("PATCH", "/messages/{message_id}", token, message_id=message_id)
         return await self._json(route, body=message.payload())
+
+    # -- channel messages (bot token) ------------------------------------------------------
+
+    async def edit_channel_message(
+        self, channel_id: str, message_id: str, message: Message
+    ) -> dict[str, Any]:
+        route = Route(
+            "PATCH",
+            "/channels/{channel_id}/messages/{message_id}",
+            {"channel_id": channel_id, "message_id": message_id},
+        )
+        result = await self.request(route, body=message.channel_payload(), auth=True)
+        return result if isinstance(result, dict) else {}
+
+    async def create_channel_message(self, channel_id: str, message: Message) -> dict[str, Any]:
+        route = Route("POST", "/channels/{channel_id}/messages", {"channel_id": channel_id})
+        result = await self.request(route, body=message.channel_payload(), auth=True)
+        return result if isinstance(result, dict) else {}
 
     # -- application commands (bot token) --------------------------------------------------
 
