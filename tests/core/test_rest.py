@@ -193,3 +193,51 @@ async def test_bulk_overwrite_without_a_bot_token_is_refused_before_sending(disc
         await rest.bulk_overwrite_commands([])
     assert caught.value.status == 401
     assert discord.requests == []
+
+
+async def test_repeated_refusals_suspend_requests_before_discord_bans_the_ip(discord, session):
+    from services.core.discord.errors import RequestsSuspended
+    from services.core.discord.ratelimits import RateLimiter
+
+    # GIVEN Discord refuses everything with 403, and a guard that trips after 5 refusals
+    discord.fail(status=403, times=100)
+    rest = client(session, discord.url, limiter=RateLimiter(invalid_limit=5))
+    for _ in range(5):
+        with pytest.raises(DiscordHTTPError):
+            await rest.edit_original(token(), Message(content="x"))
+    # WHEN more requests are made, THEN they fail at once and never reach Discord
+    with pytest.raises(RequestsSuspended) as caught:
+        await rest.edit_original(token(), Message(content="x"))
+    assert caught.value.retry_after > 500
+    assert len(discord.requests) == 5
+
+
+async def test_shared_scope_429s_do_not_count_as_invalid(discord, session):
+    from services.core.discord.ratelimits import RateLimiter
+
+    discord.fail(status=429, retry_after=0.01, scope="shared", times=3)
+    limiter = RateLimiter(invalid_limit=2)
+    rest = client(session, discord.url, limiter=limiter)
+    await rest.edit_original(token(), Message(content="x"))
+    assert limiter.suspended_for() == 0
+
+
+async def test_bot_token_requests_keep_under_the_global_limit(discord, session):
+    from services.core.discord.ratelimits import RateLimiter
+
+    # A limit of 5 per second stands in for Discord's 50, to keep the test short.
+    rest = client(session, discord.url, limiter=RateLimiter(global_limit=5))
+    await asyncio.gather(
+        *(
+            rest.create_channel_message("900000000000000002", Message(content=str(i)))
+            for i in range(12)
+        )
+    )
+    times = sorted(r.at for r in discord.requests)
+    # no more than 5 requests in any one-second window
+    assert all(b - a >= 1.0 for a, b in zip(times, times[5:], strict=False))
+    # interaction routes are exempt: 12 edits go out without waiting a second
+    discord.requests.clear()
+    await asyncio.gather(*(rest.edit_original(token(), Message(content="e")) for _ in range(12)))
+    times = sorted(r.at for r in discord.requests)
+    assert times[-1] - times[0] < 1.0

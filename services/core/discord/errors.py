@@ -65,6 +65,15 @@ class RateLimitedError(DiscordHTTPError):
         super().__init__(route=route, status=429, message=f"rate limited for {retry_after:.2f}s")
 
 
+class RequestsSuspended(RateLimitedError):  # noqa: N818
+    """Not sent at all: recent 401/403/429 answers near Discord's invalid-request ban."""
+
+    def __init__(self, *, route: str, retry_after: float) -> None:
+        super().__init__(route=route, retry_after=retry_after, is_global=True)
+        self.status = 0
+        self.message = f"requests suspended for {retry_after:.0f}s after repeated refusals"
+
+
 class ServerError(DiscordHTTPError):
     """5xx, or no answer at all (``status`` 0), after every retry."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -23,6 +24,17 @@ RESET_AFTER_HEADER: Final = "X-RateLimit-Reset-After"
 SCOPE_HEADER: Final = "X-RateLimit-Scope"
 GLOBAL_HEADER: Final = "X-RateLimit-Global"
 RETRY_AFTER_HEADER: Final = "Retry-After"
+SHARED_SCOPE: Final = "shared"
+# Discord docs, "Global Rate Limit": 50 requests per second per bot token. Interaction
+# routes (the webhook endpoints with an interaction token) are exempt.
+GLOBAL_LIMIT: Final = 50
+GLOBAL_WINDOW: Final = 1.0
+# Discord docs, "Invalid Request Limit": 10,000 401/403/429 responses in 10 minutes get the
+# IP banned for a while. We stop far short of that: past INVALID_LIMIT in the window, requests
+# fail at once (without reaching Discord) until the oldest ones leave the window.
+INVALID_WINDOW: Final = 600.0
+INVALID_LIMIT: Final = 1000
+INVALID_STATUSES: Final = frozenset({401, 403, 429})
 
 
 @dataclass(slots=True)
@@ -34,11 +46,46 @@ class _Bucket:
 class RateLimiter:
     """Shared by every request of one process; safe for concurrent tasks on one event loop."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        global_limit: int = GLOBAL_LIMIT,
+        invalid_limit: int = INVALID_LIMIT,
+    ) -> None:
         self._clock = clock
         self._bucket_of_route: dict[str, str] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._global_until = 0.0
+        self._global_limit = global_limit
+        self._bot_requests: deque[float] = deque()
+        self._invalid_limit = invalid_limit
+        self._invalid: deque[float] = deque()
+
+    def suspended_for(self) -> float:
+        """Seconds until requests may go out again after too many invalid ones (0: now)."""
+        now = self._clock()
+        while self._invalid and now - self._invalid[0] > INVALID_WINDOW:
+            self._invalid.popleft()
+        if len(self._invalid) < self._invalid_limit:
+            return 0.0
+        return INVALID_WINDOW - (now - self._invalid[0])
+
+    def record_status(self, status: int, scope: str | None) -> None:
+        # A 429 with the shared scope is another bot's doing and does not count (Discord docs).
+        if status in INVALID_STATUSES and not (status == 429 and scope == SHARED_SCOPE):
+            self._invalid.append(self._clock())
+
+    async def acquire_global(self) -> None:
+        """Keep bot-token requests under Discord's global limit (a sliding one-second window)."""
+        while True:
+            now = self._clock()
+            while self._bot_requests and now - self._bot_requests[0] >= GLOBAL_WINDOW:
+                self._bot_requests.popleft()
+            if len(self._bot_requests) < self._global_limit:
+                self._bot_requests.append(now)
+                return
+            await asyncio.sleep(GLOBAL_WINDOW - (now - self._bot_requests[0]))
 
     def _bucket_key(self, route_key: str, major: str) -> str | None:
         bucket = self._bucket_of_route.get(route_key)

@@ -21,6 +21,7 @@ from services.core.config import Secret
 from services.core.discord.errors import (
     DiscordHTTPError,
     RateLimitedError,
+    RequestsSuspended,
     ServerError,
 )
 from services.core.discord.models import Message
@@ -204,7 +205,13 @@ class DiscordRest:
         limited = 0
         started = time.monotonic()
         while True:
+            suspended = self._limiter.suspended_for()
+            if suspended > 0:
+                # Too many refusals lately: stop before Cloudflare bans the IP.
+                raise RequestsSuspended(route=route.key, retry_after=suspended)
             await self._limiter.acquire(route.key, route.major)
+            if auth:
+                await self._limiter.acquire_global()
             try:
                 async with self._session.request(
                     route.method,
@@ -215,6 +222,9 @@ class DiscordRest:
                     timeout=self._timeout,
                 ) as response:
                     self._limiter.update(route.key, route.major, response.headers)
+                    self._limiter.record_status(
+                        response.status, response.headers.get("X-RateLimit-Scope")
+                    )
                     if response.status == TOO_MANY_REQUESTS:
                         limited += 1
                         retry_after, is_global = await _read_429(response)
