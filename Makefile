@@ -33,6 +33,7 @@ check: lint test
 
 bench: setup
 	$(PY) -m bench
+	$(PY) -m bench.soak
 
 register: setup
 	$(PY) -m devtools.register

@@ -16,6 +16,7 @@ import asyncio
 import functools
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,6 +141,8 @@ class FakeDiscord:
         on_event: Callable[[str, Recorded, dict[str, Any] | None], None] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        chaos: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.application_id = application_id
         self.bot_token = bot_token
@@ -156,6 +159,9 @@ class FakeDiscord:
         self.channel_posts: dict[str, list[dict[str, Any]]] = {}
         # What the bot may not edit through the channel route (Discord: 403 Missing Access).
         self.forbid_channel_edits = False
+        # With chaos > 0, that share of requests (beyond any queued fault) gets a random one.
+        self.chaos = chaos
+        self._rng = random.Random(seed)
         self.faults: list[Fault] = []
         # What every answer says of its bucket; tests lower ``remaining`` to exercise waiting.
         self.bucket_remaining = 4
@@ -248,6 +254,9 @@ class FakeDiscord:
             fault.times -= 1
             if fault.times <= 0:
                 self.faults.remove(fault)
+        elif self.chaos and self._rng.random() < self.chaos:
+            fault = self._random_fault()
+        if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status == 429:
@@ -258,6 +267,19 @@ class FakeDiscord:
             return self._finish(record, _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook"))
         response = await handler(request)
         return self._finish(record, response)
+
+    def _random_fault(self) -> Fault:
+        rng = self._rng
+        return rng.choice(
+            [
+                Fault(status=429, retry_after=round(rng.uniform(0.05, 0.3), 3)),
+                Fault(status=429, retry_after=0.1, is_global=True, scope="global"),
+                Fault(status=500),
+                Fault(status=502),
+                Fault(status=503),
+                Fault(status=200, delay=round(rng.uniform(0.2, 1.0), 3)),
+            ]
+        )
 
     def _finish(self, record: Recorded, response: web.StreamResponse) -> web.StreamResponse:
         record.status = response.status
