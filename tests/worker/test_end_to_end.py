@@ -117,7 +117,7 @@ async def test_job_that_raises_tells_the_user_and_logs_the_traceback(
     assert queue_depth(sqs, queues.url) == 0
 
 
-async def test_malformed_message_is_parked_not_dropped(moto, queues, discord, sqs):
+async def test_malformed_message_is_parked_not_dropped(api, moto, queues, discord, sqs):
     # GIVEN a message on the queue that is not a job
     sqs.send_message(QueueUrl=queues.url, MessageBody='{"v": 99, "junk": true}')
     env = base_env(moto, queues, discord.url, WORKER_VISIBILITY_TIMEOUT="2")
@@ -127,12 +127,18 @@ async def test_malformed_message_is_parked_not_dropped(moto, queues, discord, sq
             async with asyncio.timeout(20):
                 while queue_depth(sqs, queues.dlq_url) == 0:
                     await asyncio.sleep(0.2)
+            # AND the worker keeps serving real jobs meanwhile
+            payload = countdown(1)
+            await api.post(payload)
+            await discord.wait_for(
+                lambda: "Countdown of 1 s finished" in discord.edits(payload["token"]), timeout=15
+            )
     # THEN it is in the dead-letter queue, untouched, and each attempt was logged
     parked = sqs.receive_message(QueueUrl=queues.dlq_url)["Messages"]
     assert parked[0]["Body"] == '{"v": 99, "junk": true}'
     invalid = [e for e in logs if e["event"] == "job" and e["outcome"] == "invalid"]
     assert len(invalid) >= 1
-    assert discord.requests == []
+    assert {r.token for r in discord.requests} == {payload["token"]}
 
 
 async def test_discord_5xx_during_final_edit_is_retried(api, moto, queues, discord):

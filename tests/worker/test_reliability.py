@@ -120,3 +120,27 @@ async def test_on_its_last_receive_the_user_is_told_and_the_job_is_parked(
     assert discord.edits(payload["token"]) == [JOB_FAILED_TEXT]
     assert queue_depth(sqs, queues.url) == 0
     assert queue_depth(sqs, queues.dlq_url) == 1
+
+
+async def test_a_429_storm_delays_replies_but_delivers_each_once(
+    api, moto, queues, table, discord, sqs
+):
+    # GIVEN Discord answers the next 20 edits with 429 (retry_after 50 ms), more than one
+    # request waits out before giving up, so some jobs go back through the queue
+    discord.fail(status=429, retry_after=0.05, times=20, route="PATCH")
+    env = base_env(moto, queues, discord.url, IDEMPOTENCY_TABLE=table, WORKER_RETRY_BASE="0.5")
+    payloads = [countdown(1) for _ in range(4)]
+    async with running_worker(env):
+        for payload in payloads:
+            await api.post(payload)
+        final = "Countdown of 1 s finished"
+        await discord.wait_for(
+            lambda: all(final in discord.edits(p["token"]) for p in payloads), timeout=40
+        )
+    assert all(discord.edits(p["token"]).count(final) == 1 for p in payloads)
+    # every retry waited at least the retry_after Discord asked for
+    limited = [r for r in discord.requests if r.status == 429]
+    assert len(limited) == 20
+    for refused in limited:
+        after = [r.at for r in discord.requests if r.token == refused.token and r.at > refused.at]
+        assert not after or min(after) - refused.at >= 0.05

@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
@@ -30,6 +30,7 @@ from services.core.discord.ratelimits import (
     RETRY_AFTER_HEADER,
     RateLimiter,
 )
+from services.core.discord.routes import Route
 
 log = structlog.get_logger("discord.rest")
 
@@ -38,36 +39,6 @@ TOO_MANY_REQUESTS: Final = 429
 NO_CONTENT: Final = 204
 # Statuses worth another try: Discord's and Cloudflare's transient failures.
 RETRYABLE_STATUSES: Final = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A method and path template, with the values to fill it."""
-
-    method: str
-    template: str
-    params: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def path(self) -> str:
-        return self.template.format_map(self.params)
-
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.template}"
-
-    @property
-    def major(self) -> str:
-        """Discord's major parameter: limits are per channel, guild, or webhook + token."""
-        for name in ("channel_id", "guild_id"):
-            if name in self.params:
-                return self.params[name]
-        if "token" in self.params:
-            return f"{self.params.get('application_id', '')}:{self.params['token']}"
-        return ""
-
-    def __str__(self) -> str:
-        return self.key
 
 
 @dataclass(frozen=True, slots=True)
