@@ -72,6 +72,21 @@ async def discord() -> AsyncIterator[FakeDiscord]:
         assert fake.violations == [], "requests that Discord's schemas refuse"
 
 
+def run_module(
+    module: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` from the project root, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=None if env is None else dict(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def base_env(moto: str, queues: JobQueues, discord_url: str, **extra: str) -> dict[str, str]:
     return {
         **aws.LOCAL_CREDENTIALS,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from services.core.config import ApiSettings, Secret, WorkerSettings
 from services.core.errors import ConfigError
-from tests.conftest import ROOT
+from tests.conftest import run_module
 
 GOOD = {
     "DISCORD_PUBLIC_KEY": "ab" * 32,
@@ -70,15 +67,7 @@ def test_secret_never_prints():
 @pytest.mark.parametrize("service", ["api", "worker"])
 def test_process_stops_at_start_with_one_clear_line(service):
     env = {"PATH": "/usr/bin:/bin", "DISCORD_APPLICATION_ID": "100000000000000000"}
-    result = subprocess.run(
-        [sys.executable, "-m", f"services.{service}"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_module(f"services.{service}", env=env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1

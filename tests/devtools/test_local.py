@@ -10,7 +10,7 @@ import sys
 import time
 
 from devtools.aws import free_port
-from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT
+from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT, run_module
 
 
 def _wait_for(path, text: str, timeout: float) -> str:
@@ -45,15 +45,9 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
             url = f"http://127.0.0.1:{ports['PORT']}/interactions"
 
             def send(*words):
-                return subprocess.run(
-                    [sys.executable, "-m", "devtools.send", "--url", url, *words],
-                    cwd=ROOT,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=30,
-                    check=True,
-                ).stdout
+                result = run_module("devtools.send", "--url", url, *words, env=env)
+                assert result.returncode == 0, result.stderr
+                return result.stdout
 
             assert '"content": "Pong!"' in send("ping")
             assert '"type": 1' in send("--ping")

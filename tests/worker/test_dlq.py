@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from devtools import interactions
-from tests.conftest import ROOT, base_env
+from tests.conftest import base_env, run_module
 from tests.worker.test_end_to_end import countdown, queue_depth
 from tests.worker.test_reliability import enqueue
 
 
 def dlq(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "services.worker.dlq", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_module("services.worker.dlq", *args, env=env)
 
 
 def test_list_shows_parked_jobs_without_tokens_and_redrive_moves_them_back(
