@@ -1,5 +1,7 @@
-"""The registry every command module adds itself to."""
+"""The registries every command and task module adds itself to."""
 
 from services.core.bot import Registry
+from services.scheduler.tasks import TaskRegistry
 
 bot = Registry()
+tasks = TaskRegistry()

@@ -244,3 +244,25 @@ class WorkerSettings:
                 "IDEMPOTENCY_KEEP_SECONDS", 15 * 86400, minimum=60, maximum=365 * 86400
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    discord: DiscordSettings
+    aws: AwsSettings
+    log: LogSettings
+    # Where per-server configuration lives in SSM Parameter Store.
+    ssm_prefix: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> SchedulerSettings:
+        env = Env(environ)
+        prefix = env.text("SSM_PREFIX", "/discord-bot")
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ConfigError("SSM_PREFIX", f"must start with '/' and not end with one: {prefix!r}")
+        return cls(
+            discord=DiscordSettings.from_env(env),
+            aws=AwsSettings.from_env(env),
+            log=LogSettings.from_env(env),
+            ssm_prefix=prefix,
+        )

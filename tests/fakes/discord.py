@@ -17,6 +17,7 @@ import functools
 import itertools
 import json
 import random
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,6 +158,9 @@ class FakeDiscord:
         self.messages: dict[str, dict[str, Any]] = {}
         self._original_of: dict[str, str] = {}
         self.channel_posts: dict[str, list[dict[str, Any]]] = {}
+        # Channel webhooks (not interaction ones): id -> token, channel, and whether deleted.
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.webhook_posts: dict[str, list[dict[str, Any]]] = {}
         # What the bot may not edit through the channel route (Discord: 403 Missing Access).
         self.forbid_channel_edits = False
         # With chaos > 0, that share of requests (beyond any queued fault) gets a random one.
@@ -176,6 +180,20 @@ class FakeDiscord:
         injected = Fault(**fault)
         self.faults.append(injected)
         return injected
+
+    def create_webhook(self, channel_id: str) -> str:
+        """A channel webhook, as a server admin would create one; returns its URL."""
+        ident = snowflake()
+        token = secrets.token_urlsafe(51)
+        self.webhooks[ident] = {"token": token, "channel_id": channel_id, "deleted": False}
+        return f"{self.url}/webhooks/{ident}/{token}"
+
+    def delete_webhook(self, url: str) -> None:
+        self.webhooks[url.rstrip("/").rsplit("/", 2)[1]]["deleted"] = True
+
+    def posts_by_webhook(self, url: str) -> list[str | None]:
+        ident = url.rstrip("/").rsplit("/", 2)[1]
+        return [m.get("content") for m in self.webhook_posts.get(ident, [])]
 
     def expire(self, token: str) -> None:
         self._state(token).expired = True
@@ -263,7 +281,11 @@ class FakeDiscord:
                 return self._finish(record, _rate_limited(fault))
             if fault.status >= 400:
                 return self._finish(record, _error(fault.status, 0, f"{fault.status}: injected"))
-        if request.match_info.get("application_id") not in (None, self.application_id):
+        if request.match_info.get("application_id") not in (
+            None,
+            self.application_id,
+            *self.webhooks,
+        ):
             return self._finish(record, _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook"))
         response = await handler(request)
         return self._finish(record, response)
@@ -348,12 +370,26 @@ class FakeDiscord:
         body = request[_RECORD].body
         if (refused := self._check("execute_webhook", body)) is not None:
             return refused
+        if request.match_info["application_id"] in self.webhooks:
+            return self._execute_channel_webhook(request, body)
         state = self._interaction(request)
         if isinstance(state, web.Response):
             return state
         message = _message(body, None)
         state.followups[message["id"]] = message
         self._emit("followup", request, message)
+        if request.query.get("wait", "false").lower() != "true":
+            return web.Response(status=204)
+        return web.json_response(message)
+
+    def _execute_channel_webhook(self, request: web.Request, body: Any) -> web.Response:
+        ident = request.match_info["application_id"]
+        webhook = self.webhooks[ident]
+        if webhook["deleted"] or webhook["token"] != request.match_info["token"]:
+            return _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+        message = {**_message(body, None), "channel_id": webhook["channel_id"], "webhook_id": ident}
+        self.webhook_posts.setdefault(ident, []).append(message)
+        self._emit("webhook_post", request, message)
         if request.query.get("wait", "false").lower() != "true":
             return web.Response(status=204)
         return web.json_response(message)

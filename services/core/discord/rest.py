@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,21 @@ class DiscordRest:
     async def edit_followup(self, token: str, message_id: str, message: Message) -> dict[str, Any]:
         route = self._webhook("PATCH", "/messages/{message_id}", token, message_id=message_id)
         return await self._json(route, body=message.payload())
+
+    # -- webhooks (their own token) ---------------------------------------------------------
+
+    async def execute_webhook(self, webhook_url: Secret, message: Message) -> dict[str, Any]:
+        """Post through a channel webhook and wait for the message (``wait=true``).
+
+        Only the webhook's id and token are taken from the URL; the request goes to this
+        client's API URL, so a stored URL cannot send us anywhere else. A webhook that was
+        deleted answers 404 (code 10015), raised as ``DiscordHTTPError``, not retried.
+        """
+        webhook_id, token = parse_webhook_url(webhook_url)
+        route = Route(
+            "POST", "/webhooks/{webhook_id}/{token}", {"webhook_id": webhook_id, "token": token}
+        )
+        return await self._json(route, body=message.payload(), query={"wait": "true"})
 
     # -- channel messages (bot token) ------------------------------------------------------
 
@@ -255,6 +271,17 @@ class DiscordRest:
                     retry_in=round(delay, 3),
                 )
                 await asyncio.sleep(delay)
+
+
+_WEBHOOK_PATH: Final = re.compile(r"/webhooks/([0-9]{15,21})/([A-Za-z0-9_\-]{20,100})/?$")
+
+
+def parse_webhook_url(url: Secret) -> tuple[str, str]:
+    """The id and token of a Discord webhook URL (…/api/webhooks/{id}/{token})."""
+    match = _WEBHOOK_PATH.search(url.reveal().split("?", 1)[0])
+    if match is None:
+        raise ValueError("not a Discord webhook URL")
+    return match.group(1), match.group(2)
 
 
 async def _read_429(response: aiohttp.ClientResponse) -> tuple[float, bool]:

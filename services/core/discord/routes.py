@@ -31,7 +31,8 @@ class Route:
             if name in self.params:
                 return self.params[name]
         if "token" in self.params:
-            return f"{self.params.get('application_id', '')}:{self.params['token']}"
+            owner = self.params.get("webhook_id") or self.params.get("application_id", "")
+            return f"{owner}:{self.params['token']}"
         return ""
 
     def __str__(self) -> str:

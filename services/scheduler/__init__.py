@@ -1,0 +1,1 @@
+"""The EventBridge Lambda: scheduled tasks and the bot's custom events."""

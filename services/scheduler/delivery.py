@@ -1,0 +1,53 @@
+"""Messages to servers through their webhooks (SSM), with the REST client's rate-limit
+handling. Every message allows at most user mentions: text from users never pings
+@everyone or a role."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from services.core.discord.errors import DiscordHTTPError
+from services.core.discord.models import Message
+from services.core.discord.rest import DiscordRest
+from services.core.servers import ServerConfig
+
+DEFAULT_TARGET: Final = "default"
+UNKNOWN_WEBHOOK: Final = 10015
+
+
+class NoWebhook(Exception):  # noqa: N818
+    pass
+
+
+class WebhookDelivery:
+    def __init__(self, *, rest: DiscordRest, servers: ServerConfig) -> None:
+        self._rest = rest
+        self.servers = servers
+
+    async def send(self, guild_id: str | None, content: str) -> str:
+        """Post ``content`` to a server's webhook (the default one without a server);
+        return the message id. Raises ``NoWebhook`` or ``DiscordHTTPError``."""
+        url = (
+            await self.servers.webhook(guild_id)
+            if guild_id is not None
+            else await self.servers.default_webhook()
+        )
+        if url is None:
+            raise NoWebhook(guild_id or DEFAULT_TARGET)
+        sent = await self._rest.execute_webhook(
+            url, Message(content=content, allowed_mentions={"parse": ["users"]})
+        )
+        return str(sent.get("id", ""))
+
+
+def describe_failure(exc: Exception) -> str:
+    """A reason for a log line or a report: never the webhook URL."""
+    if isinstance(exc, NoWebhook):
+        return "no webhook configured"
+    if isinstance(exc, DiscordHTTPError):
+        if exc.status == 404 and exc.code == UNKNOWN_WEBHOOK:
+            return "webhook deleted in Discord (404)"
+        return f"Discord answered {exc.status} (code {exc.code})"
+    if isinstance(exc, ValueError):
+        return "stored webhook URL is not a Discord webhook URL"
+    return type(exc).__name__

@@ -1,0 +1,150 @@
+"""The Lambda entry point: ``services.scheduler.handler.handler(event, context)``.
+
+Two kinds of event arrive from EventBridge:
+
+    scheduled (a rule's or schedule's input):
+        {"type": "scheduled_task", "task": "daily-reminder", ...}
+    custom, from the bus discord-bot-events:
+        {"version": "0", "source": "discord-bot", "detail-type": "notification",
+         "detail": {"content": "...", "guild_id": "..."}, ...}
+
+Anything else, an unknown task, or a delivery that fails raises: the invocation fails, so
+EventBridge retries it and then parks it in the target's dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+import structlog
+
+from services.core.config import SchedulerSettings
+from services.core.discord.errors import DiscordHTTPError
+from services.core.discord.rest import DiscordRest
+from services.core.events import NOTIFICATION, SOURCE
+from services.core.logs import configure_logging, flush_logs
+from services.core.queue import aws_client
+from services.core.servers import ServerConfig
+from services.scheduler.delivery import NoWebhook, WebhookDelivery, describe_failure
+from services.scheduler.errors import DeliveryFailed, MalformedEvent, SchedulerError
+from services.scheduler.tasks import TaskContext, TaskRegistry
+
+log = structlog.get_logger("scheduler")
+
+SCHEDULED_TASK: Final = "scheduled_task"
+_SNOWFLAKE: Final = re.compile(r"^[0-9]{15,21}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledTask:
+    name: str
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    content: str
+    guild_id: str | None
+
+
+def parse(event: Any) -> ScheduledTask | Notification:
+    if not isinstance(event, dict):
+        raise MalformedEvent("not a JSON object")
+    if event.get("type") == SCHEDULED_TASK:
+        name = event.get("task")
+        if not isinstance(name, str) or not name:
+            raise MalformedEvent("scheduled_task without a task name")
+        return ScheduledTask(name, event)
+    if event.get("source") == SOURCE and event.get("detail-type") == NOTIFICATION:
+        detail = event.get("detail")
+        if not isinstance(detail, dict):
+            raise MalformedEvent("notification without a detail object")
+        content, guild_id = detail.get("content"), detail.get("guild_id")
+        if not isinstance(content, str) or not content.strip():
+            raise MalformedEvent("notification without content")
+        if guild_id is not None and not (isinstance(guild_id, str) and _SNOWFLAKE.match(guild_id)):
+            raise MalformedEvent("notification guild_id is not a server id")
+        return Notification(content, guild_id)
+    raise MalformedEvent(
+        f"unrecognised event (source={event.get('source')!r}, "
+        f"detail-type={event.get('detail-type')!r}, type={event.get('type')!r})"
+    )
+
+
+async def dispatch(
+    event: Any, settings: SchedulerSettings, *, tasks: TaskRegistry | None = None
+) -> dict[str, Any]:
+    """Handle one event; one canonical log line whatever happens."""
+    if tasks is None:
+        from services.commands import tasks as bot_tasks  # noqa: PLC0415 - chosen at start-up
+
+        tasks = bot_tasks
+    started = time.monotonic()
+    fields: dict[str, Any] = {}
+    try:
+        parsed = parse(event)
+        async with (
+            aiohttp.ClientSession() as session,
+            aws_client(
+                "ssm", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
+            ) as ssm,
+        ):
+            delivery = WebhookDelivery(
+                rest=DiscordRest(
+                    session=session,
+                    api_url=settings.discord.api_url,
+                    application_id=settings.discord.application_id,
+                    bot_token=settings.discord.bot_token,
+                ),
+                servers=ServerConfig(ssm=ssm, prefix=settings.ssm_prefix),
+            )
+            if isinstance(parsed, ScheduledTask):
+                fields.update(kind="scheduled_task", task=parsed.name)
+                task = tasks.get(parsed.name)
+                await task.handler(TaskContext(delivery=delivery, detail=parsed.detail))
+            else:
+                fields.update(kind="notification", guild_id=parsed.guild_id)
+                try:
+                    fields["message_id"] = await delivery.send(parsed.guild_id, parsed.content)
+                except (NoWebhook, DiscordHTTPError, ValueError) as exc:
+                    raise DeliveryFailed(
+                        {parsed.guild_id or "default": describe_failure(exc)}
+                    ) from None
+    except SchedulerError as exc:
+        log.error(
+            "scheduled_event",
+            outcome="failed",
+            reason=str(exc),
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            **fields,
+        )
+        raise
+    log.info(
+        "scheduled_event",
+        outcome="done",
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        **fields,
+    )
+    return {"status": "done", **fields}
+
+
+_settings: SchedulerSettings | None = None
+
+
+def handler(event: Any, _context: Any) -> dict[str, Any]:
+    """AWS Lambda entry point. Settings are read once per cold start."""
+    global _settings  # noqa: PLW0603 - one settings object per Lambda container
+    if _settings is None:
+        _settings = SchedulerSettings.from_environ(os.environ)
+        configure_logging(_settings.log, context_vars=False)
+    try:
+        return asyncio.run(dispatch(event, _settings))
+    finally:
+        flush_logs()

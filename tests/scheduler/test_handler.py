@@ -1,0 +1,209 @@
+"""The EventBridge Lambda against moto (SSM, EventBridge routing to SQS) and the fake Discord."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from devtools.aws import client
+from services.commands.daily_reminder import DEFAULT_TEXT
+from services.core.config import SchedulerSettings, Secret
+from services.core.events import EventBus
+from services.core.queue import aws_client
+from services.core.servers import ServerConfig
+from services.scheduler.errors import DeliveryFailed, MalformedEvent, UnknownTask
+from services.scheduler.handler import dispatch
+from tests.conftest import ROOT, base_env
+
+GUILD_A, GUILD_B, GUILD_C = "910000000000000001", "910000000000000002", "910000000000000003"
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"/discord-bot-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def settings(moto, queues, discord, prefix) -> SchedulerSettings:
+    return SchedulerSettings.from_environ(
+        {**base_env(moto, queues, discord.url), "SSM_PREFIX": prefix}
+    )
+
+
+def put(moto, name: str, value: str) -> None:
+    client("ssm", moto).put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def scheduled(task: str) -> dict:
+    return {"type": "scheduled_task", "task": task}
+
+
+async def test_daily_reminder_reaches_every_server_with_a_webhook(moto, discord, prefix, settings):
+    hooks = {
+        g: discord.create_webhook(f"92000000000000000{i}") for i, g in enumerate((GUILD_A, GUILD_B))
+    }
+    for guild, url in hooks.items():
+        put(moto, f"{prefix}/servers/{guild}/webhook-url", url)
+    put(moto, f"{prefix}/servers/{GUILD_B}/settings", json.dumps({"reminder": "Stand-up at 10!"}))
+    result = await dispatch(scheduled("daily-reminder"), settings)
+    assert result["status"] == "done"
+    assert discord.posts_by_webhook(hooks[GUILD_A]) == [DEFAULT_TEXT]
+    assert discord.posts_by_webhook(hooks[GUILD_B]) == ["Stand-up at 10!"]
+    posted = discord.requests[-1].body
+    assert posted["allowed_mentions"] == {"parse": ["users"]}
+
+
+async def test_one_servers_deleted_webhook_does_not_stop_the_others(
+    moto, discord, prefix, settings
+):
+    hooks = {g: discord.create_webhook("920000000000000009") for g in (GUILD_A, GUILD_B, GUILD_C)}
+    for guild, url in hooks.items():
+        put(moto, f"{prefix}/servers/{guild}/webhook-url", url)
+    discord.delete_webhook(hooks[GUILD_B])
+    with pytest.raises(DeliveryFailed) as caught:
+        await dispatch(scheduled("daily-reminder"), settings)
+    assert caught.value.failures == {GUILD_B: "webhook deleted in Discord (404)"}
+    assert discord.posts_by_webhook(hooks[GUILD_A]) == [DEFAULT_TEXT]
+    assert discord.posts_by_webhook(hooks[GUILD_C]) == [DEFAULT_TEXT]
+    # a gone webhook is reported, not retried
+    assert sum(1 for r in discord.requests if r.status == 404) == 1
+    assert hooks[GUILD_B].rsplit("/", 1)[1] not in str(caught.value)
+
+
+async def test_unknown_task_and_malformed_events_fail_the_invocation(settings):
+    with pytest.raises(UnknownTask):
+        await dispatch(scheduled("no-such-task"), settings)
+    for event in (
+        [],
+        {"type": "scheduled_task"},
+        {"source": "elsewhere"},
+        {"source": "discord-bot", "detail-type": "notification", "detail": {"content": ""}},
+        {
+            "source": "discord-bot",
+            "detail-type": "notification",
+            "detail": {"content": "hi", "guild_id": "../../other"},
+        },
+    ):
+        with pytest.raises(MalformedEvent):
+            await dispatch(event, settings)
+
+
+@pytest.fixture
+def routed_bus(moto):
+    """A bus, and a rule that routes its notifications to an SQS queue, as deployed (with
+    the Lambda as the target there)."""
+    events, sqs = client("events", moto), client("sqs", moto)
+    name = f"discord-bot-events-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=name)
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="notifications",
+        EventBusName=name,
+        EventPattern=json.dumps({"source": ["discord-bot"], "detail-type": ["notification"]}),
+    )
+    events.put_targets(Rule="notifications", EventBusName=name, Targets=[{"Id": "q", "Arn": arn}])
+    return name, queue
+
+
+async def published(settings, bus_name: str, queue: str, moto, content: str, guild_id=None) -> dict:
+    async with aws_client(
+        "events", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=2
+    ) as events:
+        await EventBus(client=events, bus_name=bus_name).notify(content, guild_id=guild_id)
+    message = client("sqs", moto).receive_message(QueueUrl=queue, WaitTimeSeconds=2)["Messages"][0]
+    return json.loads(message["Body"])
+
+
+async def test_a_notification_for_a_server_reaches_its_webhook(
+    moto, discord, prefix, settings, routed_bus
+):
+    url = discord.create_webhook("920000000000000001")
+    put(moto, f"{prefix}/servers/{GUILD_A}/webhook-url", url)
+    event = await published(settings, *routed_bus, moto, "Deploy finished @everyone", GUILD_A)
+    assert event["detail-type"] == "notification"
+    result = await dispatch(event, settings)
+    assert result["kind"] == "notification"
+    assert discord.posts_by_webhook(url) == ["Deploy finished @everyone"]
+    # the text mentions @everyone, but the message may only ping users
+    assert discord.requests[-1].body["allowed_mentions"] == {"parse": ["users"]}
+
+
+async def test_a_notification_without_a_server_goes_to_the_default_webhook(
+    moto, discord, prefix, settings, routed_bus
+):
+    url = discord.create_webhook("920000000000000002")
+    put(moto, f"{prefix}/webhook-url", url)
+    event = await published(settings, *routed_bus, moto, "Hello all")
+    await dispatch(event, settings)
+    assert discord.posts_by_webhook(url) == ["Hello all"]
+
+
+async def test_a_notification_for_a_server_without_a_webhook_is_reported(
+    moto, discord, settings, routed_bus
+):
+    event = await published(settings, *routed_bus, moto, "Nobody hears this", GUILD_C)
+    with pytest.raises(DeliveryFailed) as caught:
+        await dispatch(event, settings)
+    assert caught.value.failures == {GUILD_C: "no webhook configured"}
+
+
+async def test_server_config_is_per_server_and_cached(moto, settings, prefix):
+    async with aws_client(
+        "ssm", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=2
+    ) as ssm:
+        config = ServerConfig(ssm=ssm, prefix=prefix)
+        await config.set_webhook(GUILD_A, Secret("https://discord.com/api/webhooks/1/a"))
+        await config.set_settings(GUILD_A, {"reminder": "A"})
+        assert await config.webhook(GUILD_B) is None
+        assert await config.settings(GUILD_B) == {}
+        assert (await config.settings(GUILD_A)) == {"reminder": "A"}
+        assert await config.servers_with_webhooks() == [GUILD_A]
+        with pytest.raises(Exception, match="not a server id"):
+            await config.webhook("../webhook-url")
+        # written as SecureString, overwritten in place
+        await config.set_settings(GUILD_A, {"reminder": "A2"})
+    stored = client("ssm", moto).get_parameter(Name=f"{prefix}/servers/{GUILD_A}/settings")
+    assert stored["Parameter"]["Type"] == "SecureString"
+    assert json.loads(
+        client("ssm", moto).get_parameter(
+            Name=f"{prefix}/servers/{GUILD_A}/settings", WithDecryption=True
+        )["Parameter"]["Value"]
+    ) == {"reminder": "A2"}
+
+
+def test_the_lambda_entry_point_runs_without_pynacl_and_reports_failures(
+    moto, queues, discord, prefix
+):
+    env = {**base_env(moto, queues, discord.url), "SSM_PREFIX": prefix}
+    code = (
+        "import json, sys\n"
+        "from services.scheduler.handler import handler\n"
+        "try:\n"
+        "    handler({'type': 'scheduled_task', 'task': 'nope'}, None)\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n"
+        "print('nacl' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "UnknownTask" in lines
+    assert lines[-1] == "False"
+    logged = [json.loads(x) for x in lines if x.startswith("{")]
+    assert logged[-1]["event"] == "scheduled_event"
+    assert logged[-1]["outcome"] == "failed"
