@@ -4,6 +4,7 @@ checking every body against Discord's schemas, and our services on real sockets.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,26 @@ def queues(moto: str) -> JobQueues:
 @pytest.fixture
 def table(moto: str) -> str:
     return aws.create_idempotency_table(moto, f"jobs-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def routed_bus(moto: str) -> tuple[str, str]:
+    """A bus, and a rule that routes its notifications to an SQS queue, as deployed (with
+    the Lambda as the target there)."""
+    events, sqs = aws.client("events", moto), aws.client("sqs", moto)
+    name = f"discord-bot-events-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=name)
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="notifications",
+        EventBusName=name,
+        EventPattern=json.dumps({"source": ["discord-bot"], "detail-type": ["notification"]}),
+    )
+    events.put_targets(Rule="notifications", EventBusName=name, Targets=[{"Id": "q", "Arn": arn}])
+    return name, queue
 
 
 @pytest.fixture

@@ -220,6 +220,9 @@ class WorkerSettings:
     retry_base: float
     # Set by ECS in every task; when present the worker asks for scale-in protection.
     ecs_agent_uri: str | None
+    # Per-server configuration in SSM, and the bus commands publish events on.
+    ssm_prefix: str
+    event_bus: str
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
@@ -239,6 +242,8 @@ class WorkerSettings:
             max_receives=env.integer("WORKER_MAX_RECEIVES", 5, minimum=1, maximum=1000),
             # SQS keeps a message at most 14 days; keep the record a day longer than that.
             ecs_agent_uri=env.optional("ECS_AGENT_URI"),
+            ssm_prefix=ssm_prefix(env),
+            event_bus=env.text("EVENT_BUS_NAME", "discord-bot-events"),
             retry_base=env.number("WORKER_RETRY_BASE", 5.0, minimum=0.5, maximum=300.0),
             idempotency_keep=env.integer(
                 "IDEMPOTENCY_KEEP_SECONDS", 15 * 86400, minimum=60, maximum=365 * 86400
@@ -257,12 +262,16 @@ class SchedulerSettings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SchedulerSettings:
         env = Env(environ)
-        prefix = env.text("SSM_PREFIX", "/discord-bot")
-        if not prefix.startswith("/") or prefix.endswith("/"):
-            raise ConfigError("SSM_PREFIX", f"must start with '/' and not end with one: {prefix!r}")
         return cls(
             discord=DiscordSettings.from_env(env),
             aws=AwsSettings.from_env(env),
             log=LogSettings.from_env(env),
-            ssm_prefix=prefix,
+            ssm_prefix=ssm_prefix(env),
         )
+
+
+def ssm_prefix(env: Env) -> str:
+    prefix = env.text("SSM_PREFIX", "/discord-bot")
+    if not prefix.startswith("/") or prefix.endswith("/"):
+        raise ConfigError("SSM_PREFIX", f"must start with '/' and not end with one: {prefix!r}")
+    return prefix

@@ -15,11 +15,14 @@ import aiohttp
 import structlog
 
 from services.core.bot import Registry
+from services.core.bot.context import Resources
 from services.core.config import WorkerSettings
 from services.core.discord.rest import DiscordRest, RetryPolicy
 from services.core.errors import ConfigError
+from services.core.events import EventBus
 from services.core.logs import configure_logging, flush_logs
 from services.core.queue import aws_client, sqs_client
+from services.core.servers import ServerConfig
 from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.idempotency import DynamoLedger, Ledger, NoLedger
 from services.worker.protection import TaskProtection
@@ -74,6 +77,10 @@ async def serve(
             max_attempts=3,
         ) as sqs,
         open_ledger(settings) as ledger,
+        aws_client("ssm", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3) as ssm,
+        aws_client(
+            "events", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
+        ) as events,
     ):
         rest = DiscordRest(
             session=session,
@@ -91,6 +98,10 @@ async def serve(
                 ledger=ledger,
                 retry=Redelivery(max_receives=settings.max_receives, base=settings.retry_base),
                 lock_refresh=settings.visibility_timeout / 3,
+                resources=Resources(
+                    servers=ServerConfig(ssm=ssm, prefix=settings.ssm_prefix),
+                    events=EventBus(client=events, bus_name=settings.event_bus),
+                ),
             ),
             settings=ConsumerSettings.of(settings),
             protection=(

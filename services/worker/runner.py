@@ -16,7 +16,7 @@ from typing import Final
 import structlog
 
 from services.core.bot import JobContext, Registry
-from services.core.bot.context import as_message
+from services.core.bot.context import Resources, as_message
 from services.core.bot.errors import OptionValueError, UnknownCommandError
 from services.core.discord.errors import (
     DiscordHTTPError,
@@ -81,7 +81,9 @@ class JobRunner:
         ledger: Ledger | None = None,
         retry: Redelivery | None = None,
         lock_refresh: float = 20.0,
+        resources: Resources | None = None,
     ) -> None:
+        self._resources = resources or Resources()
         self._registry = registry
         self._rest = rest
         self._bot_token = bot_token
@@ -179,6 +181,7 @@ class JobRunner:
             received_at=job.received_at,
             ephemeral=command.ephemeral,
             _responder=reply,
+            resources=self._resources,
         )
         try:
             result = await command.handler(ctx, **kwargs)

@@ -183,7 +183,7 @@ async def test_bulk_overwrite_registers_the_bots_commands(discord, session):
 
     rest = client(session, discord.url)
     stored = await rest.bulk_overwrite_commands(bot.to_discord())
-    assert {c["name"] for c in stored} == {"ping", "countdown"}
+    assert {c["name"] for c in stored} == {"ping", "countdown", "config", "notify"}
     assert discord.commands[None] == stored
 
 

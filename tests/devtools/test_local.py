@@ -71,7 +71,7 @@ def test_register_prints_the_bulk_overwrite_body():
         timeout=30,
         check=True,
     ).stdout
-    assert {c["name"] for c in json.loads(printed)} == {"ping", "countdown"}
+    assert {c["name"] for c in json.loads(printed)} == {"ping", "countdown", "config", "notify"}
 
 
 async def test_register_overwrites_commands_with_the_bot_token(discord):
@@ -95,5 +95,10 @@ async def test_register_overwrites_commands_with_the_bot_token(discord):
     )
     stdout, _ = await process.communicate()
     assert process.returncode == 0
-    assert "registered 2 commands for server 900000000000000001" in stdout.decode()
-    assert {c["name"] for c in discord.commands["900000000000000001"]} == {"ping", "countdown"}
+    assert "registered 4 commands for server 900000000000000001" in stdout.decode()
+    assert {c["name"] for c in discord.commands["900000000000000001"]} == {
+        "ping",
+        "countdown",
+        "config",
+        "notify",
+    }

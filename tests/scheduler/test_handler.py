@@ -92,26 +92,6 @@ async def test_unknown_task_and_malformed_events_fail_the_invocation(settings):
             await dispatch(event, settings)
 
 
-@pytest.fixture
-def routed_bus(moto):
-    """A bus, and a rule that routes its notifications to an SQS queue, as deployed (with
-    the Lambda as the target there)."""
-    events, sqs = client("events", moto), client("sqs", moto)
-    name = f"discord-bot-events-{uuid.uuid4().hex[:8]}"
-    events.create_event_bus(Name=name)
-    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="notifications",
-        EventBusName=name,
-        EventPattern=json.dumps({"source": ["discord-bot"], "detail-type": ["notification"]}),
-    )
-    events.put_targets(Rule="notifications", EventBusName=name, Targets=[{"Id": "q", "Arn": arn}])
-    return name, queue
-
-
 async def published(settings, bus_name: str, queue: str, moto, content: str, guild_id=None) -> dict:
     async with aws_client(
         "events", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=2

@@ -8,11 +8,25 @@ send follow-ups, and returns the final reply, which the worker delivers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from services.core.bot.errors import NotConfiguredError
 from services.core.discord.models import Interaction, Message, Permissions
 
+if TYPE_CHECKING:
+    from services.core.events import EventBus
+    from services.core.servers import ServerConfig
+
 Reply = Message | str
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What the worker lends to jobs beside Discord: per-server configuration (SSM) and the
+    bot's event bus (EventBridge)."""
+
+    servers: ServerConfig | None = None
+    events: EventBus | None = None
 
 
 def as_message(reply: Reply, *, ephemeral: bool = False) -> Message:
@@ -62,6 +76,19 @@ class JobContext(_Invocation):
     received_at: float
     ephemeral: bool
     _responder: Responder = field(repr=False)
+    resources: Resources = field(default_factory=Resources, repr=False)
+
+    @property
+    def servers(self) -> ServerConfig:
+        if self.resources.servers is None:
+            raise NotConfiguredError("per-server configuration", "SSM_PREFIX")
+        return self.resources.servers
+
+    @property
+    def events(self) -> EventBus:
+        if self.resources.events is None:
+            raise NotConfiguredError("the event bus", "EVENT_BUS_NAME")
+        return self.resources.events
 
     async def edit(self, reply: Reply) -> None:
         """Replace the deferred reply's content (a progress update)."""

@@ -29,3 +29,10 @@ class OptionValueError(BotError):
         self.option = option
         self.problem = problem
         super().__init__(f"option {option!r} {problem}")
+
+
+class NotConfiguredError(BotError):
+    def __init__(self, what: str, variable: str) -> None:
+        self.what = what
+        self.variable = variable
+        super().__init__(f"{what} is not available to jobs: set {variable}")

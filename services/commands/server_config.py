@@ -1,0 +1,91 @@
+"""/config: a server's webhook and settings, for its administrators only.
+
+Discord hides the command from members without ADMINISTRATOR (``default_member_permissions``),
+and the handler checks again with the permissions Discord sent, since a server can override
+who sees a command. Everything is keyed by the interaction's own server, so no option can
+reach another server's configuration. Replies never show a whole webhook URL.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from services.commands._bot import bot
+from services.core.bot import JobContext, Option, Reply
+from services.core.config import Secret
+from services.core.discord.models import Permissions
+from services.core.discord.rest import parse_webhook_url
+
+NOT_IN_SERVER: Final = "This command only works in a server."
+NOT_ADMIN: Final = "Only server administrators can change the bot's configuration."
+
+config = bot.group(
+    "config",
+    "This server's bot configuration",
+    default_member_permissions=Permissions.ADMINISTRATOR,
+    guild_only=True,
+)
+
+
+def _refusal(ctx: JobContext) -> str | None:
+    if ctx.guild_id is None:
+        return NOT_IN_SERVER
+    permissions = ctx.interaction.member_permissions
+    if permissions is None or Permissions.ADMINISTRATOR not in permissions:
+        return NOT_ADMIN
+    return None
+
+
+def masked(url: Secret | None) -> str:
+    """Enough to recognise a webhook, never enough to use it."""
+    if url is None:
+        return "not set"
+    try:
+        webhook_id, _token = parse_webhook_url(url)
+    except ValueError:
+        return "set (not a Discord webhook URL)"
+    return f"webhook {webhook_id} (token hidden)"
+
+
+@config.command(description="Show this server's configuration", defer=True, ephemeral=True)
+async def show(ctx: JobContext) -> Reply:
+    if (refused := _refusal(ctx)) is not None:
+        return refused
+    assert ctx.guild_id is not None
+    webhook = await ctx.servers.webhook(ctx.guild_id)
+    settings = await ctx.servers.settings(ctx.guild_id)
+    lines = [f"Webhook: {masked(webhook)}"]
+    lines += [f"{key}: {value}" for key, value in sorted(settings.items())] or ["No settings."]
+    return "\n".join(lines)
+
+
+@config.command(description="Set the webhook the bot posts to", defer=True, ephemeral=True)
+async def webhook(
+    ctx: JobContext,
+    url: Annotated[str, Option("The channel webhook's URL", max_length=300)],
+) -> Reply:
+    if (refused := _refusal(ctx)) is not None:
+        return refused
+    assert ctx.guild_id is not None
+    secret = Secret(url.strip())
+    try:
+        parse_webhook_url(secret)
+    except ValueError:
+        return "That is not a Discord webhook URL (…/api/webhooks/<id>/<token>)."
+    await ctx.servers.set_webhook(ctx.guild_id, secret)
+    return f"Webhook set: {masked(secret)}."
+
+
+@config.command(description="Change one setting", defer=True, ephemeral=True)
+async def set_(
+    ctx: JobContext,
+    key: Annotated[Literal["reminder"], Option("Setting")],
+    value: Annotated[str, Option("New value", max_length=500)],
+) -> Reply:
+    if (refused := _refusal(ctx)) is not None:
+        return refused
+    assert ctx.guild_id is not None
+    settings = await ctx.servers.settings(ctx.guild_id)
+    settings[key] = value
+    await ctx.servers.set_settings(ctx.guild_id, settings)
+    return f"{key} is now: {value}"

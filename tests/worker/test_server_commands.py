@@ -1,0 +1,124 @@
+"""/config and /notify through the API, the queue and the worker, with SSM and EventBridge."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from devtools import interactions
+from devtools.aws import client
+from services.commands.server_config import NOT_ADMIN, NOT_IN_SERVER
+from services.core.config import SchedulerSettings
+from services.scheduler.handler import dispatch
+from tests.conftest import APPLICATION_ID, base_env
+from tests.worker.test_end_to_end import running_worker
+
+ADMIN = 1 << 3
+GUILD_A, GUILD_B = "930000000000000001", "930000000000000002"
+
+
+def config_command(sub: str, options=None, *, guild: str | None, permissions: int) -> dict:
+    return interactions.command(
+        APPLICATION_ID,
+        "config",
+        [{"type": 1, "name": sub, "options": options or []}],
+        guild_id=guild,
+        permissions=permissions,
+    )
+
+
+async def reply_to(api, discord, payload) -> str:
+    status, body, _ = await api.post(payload)
+    assert (status, body["type"], body["data"].get("flags")) == (200, 5, 64)
+    await discord.wait_for(lambda: bool(discord.edits(payload["token"])), timeout=15)
+    return discord.edits(payload["token"])[-1]
+
+
+async def test_config_is_for_administrators_of_that_server_only(api, moto, queues, discord):
+    prefix = f"/bot-{uuid.uuid4().hex[:8]}"
+    env = base_env(moto, queues, discord.url, SSM_PREFIX=prefix)
+    url = discord.create_webhook("940000000000000001")
+    token = url.rsplit("/", 1)[1]
+    set_url = [{"type": 3, "name": "url", "value": url}]
+    async with running_worker(env):
+        # a member without ADMINISTRATOR is refused, and nothing is written
+        refused = await reply_to(
+            api, discord, config_command("webhook", set_url, guild=GUILD_A, permissions=0)
+        )
+        assert refused == NOT_ADMIN
+        assert not client("ssm", moto).get_parameters_by_path(Path=prefix, Recursive=True)[
+            "Parameters"
+        ]
+        # an administrator sets it; the reply shows the webhook id, never its token
+        done = await reply_to(
+            api, discord, config_command("webhook", set_url, guild=GUILD_A, permissions=ADMIN)
+        )
+        assert "token hidden" in done
+        assert token not in done
+        shown = await reply_to(
+            api, discord, config_command("show", guild=GUILD_A, permissions=ADMIN)
+        )
+        assert token not in shown
+        assert url.rsplit("/", 2)[1] in shown
+        # another server's administrator sees and changes only their own server
+        other = await reply_to(
+            api, discord, config_command("show", guild=GUILD_B, permissions=ADMIN)
+        )
+        assert other.startswith("Webhook: not set")
+        await reply_to(
+            api,
+            discord,
+            config_command(
+                "set",
+                [
+                    {"type": 3, "name": "key", "value": "reminder"},
+                    {"type": 3, "name": "value", "value": "B!"},
+                ],
+                guild=GUILD_B,
+                permissions=ADMIN,
+            ),
+        )
+        mine = await reply_to(
+            api, discord, config_command("show", guild=GUILD_A, permissions=ADMIN)
+        )
+        assert "B!" not in mine
+        # outside a server, it refuses clearly
+        dm = await reply_to(api, discord, config_command("show", guild=None, permissions=ADMIN))
+        assert dm == NOT_IN_SERVER
+    stored = client("ssm", moto).get_parameter(
+        Name=f"{prefix}/servers/{GUILD_A}/webhook-url", WithDecryption=True
+    )
+    assert stored["Parameter"]["Value"] == url
+    assert stored["Parameter"]["Type"] == "SecureString"
+
+
+async def test_notify_publishes_an_event_that_the_lambda_delivers(
+    api,
+    moto,
+    queues,
+    discord,
+    routed_bus,
+):
+    bus_name, bus_queue = routed_bus
+    prefix = f"/bot-{uuid.uuid4().hex[:8]}"
+    env = base_env(moto, queues, discord.url, SSM_PREFIX=prefix, EVENT_BUS_NAME=bus_name)
+    url = discord.create_webhook("940000000000000002")
+    client("ssm", moto).put_parameter(
+        Name=f"{prefix}/servers/{GUILD_A}/webhook-url", Value=url, Type="SecureString"
+    )
+    payload = interactions.command(
+        APPLICATION_ID,
+        "notify",
+        [{"type": 3, "name": "message", "value": "Release is out"}],
+        guild_id=GUILD_A,
+    )
+    async with running_worker(env):
+        assert await reply_to(api, discord, payload) == "Notification sent."
+    event = json.loads(
+        client("sqs", moto).receive_message(QueueUrl=bus_queue, WaitTimeSeconds=2)["Messages"][0][
+            "Body"
+        ]
+    )
+    assert event["detail"] == {"content": "Release is out", "guild_id": GUILD_A}
+    await dispatch(event, SchedulerSettings.from_environ(env))
+    assert discord.posts_by_webhook(url) == ["Release is out"]
