@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from services.core.config import AwsSettings
 from services.core.errors import EnqueueError
-from services.core.jobs import Job
+from services.core.jobs import Job, TaskJob
 
 
 @asynccontextmanager
@@ -59,7 +59,7 @@ class JobQueue:
         self._queue_url = queue_url
         self._timeout = timeout
 
-    async def put(self, job: Job) -> str:
+    async def put(self, job: Job | TaskJob) -> str:
         """Enqueue and return the SQS message id, or raise ``EnqueueError``."""
         started = time.monotonic()
         try:
@@ -69,7 +69,10 @@ class JobQueue:
                     MessageBody=job.encode(),
                     MessageAttributes={
                         "kind": {"DataType": "String", "StringValue": job.kind.value},
-                        "command": {"DataType": "String", "StringValue": job.command},
+                        "command": {
+                            "DataType": "String",
+                            "StringValue": job.task if isinstance(job, TaskJob) else job.command,
+                        },
                     },
                 )
         except TimeoutError:

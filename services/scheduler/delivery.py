@@ -4,11 +4,11 @@ handling. Every message allows at most user mentions: text from users never ping
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final, Protocol
 
+from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.models import Message
-from services.core.discord.rest import DiscordRest
 from services.core.servers import ServerConfig
 
 DEFAULT_TARGET: Final = "default"
@@ -19,8 +19,12 @@ class NoWebhook(Exception):  # noqa: N818
     pass
 
 
+class WebhookApi(Protocol):
+    async def execute_webhook(self, webhook_url: Secret, message: Message) -> dict[str, Any]: ...
+
+
 class WebhookDelivery:
-    def __init__(self, *, rest: DiscordRest, servers: ServerConfig) -> None:
+    def __init__(self, *, rest: WebhookApi, servers: ServerConfig) -> None:
         self._rest = rest
         self.servers = servers
 

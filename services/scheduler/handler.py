@@ -18,6 +18,7 @@ import asyncio
 import os
 import re
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -28,9 +29,11 @@ import structlog
 from services.core.config import SchedulerSettings
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.rest import DiscordRest
+from services.core.errors import EnqueueError
 from services.core.events import NOTIFICATION, SOURCE
+from services.core.jobs import TaskJob
 from services.core.logs import configure_logging, flush_logs
-from services.core.queue import aws_client
+from services.core.queue import JobQueue, aws_client, sqs_client
 from services.core.servers import ServerConfig
 from services.scheduler.delivery import NoWebhook, WebhookDelivery, describe_failure
 from services.scheduler.errors import DeliveryFailed, MalformedEvent, SchedulerError
@@ -78,6 +81,23 @@ def parse(event: Any) -> ScheduledTask | Notification:
     )
 
 
+async def hand_to_worker(parsed: ScheduledTask, settings: SchedulerSettings) -> str:
+    """Queue a long task for the worker. The job id is the EventBridge event's id when there
+    is one, so a retried invocation does not run the task twice."""
+    job = TaskJob(
+        id=str(parsed.detail.get("id") or uuid.uuid4()),
+        task=parsed.name,
+        received_at=time.time(),
+        detail=dict(parsed.detail),
+    )
+    async with sqs_client(settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3) as sqs:
+        queue = JobQueue(client=sqs, queue_url=settings.aws.jobs_queue_url, timeout=10)
+        try:
+            return await queue.put(job)
+        except EnqueueError as exc:
+            raise DeliveryFailed({"jobs queue": exc.reason}) from None
+
+
 async def dispatch(
     event: Any, settings: SchedulerSettings, *, tasks: TaskRegistry | None = None
 ) -> dict[str, Any]:
@@ -108,7 +128,11 @@ async def dispatch(
             if isinstance(parsed, ScheduledTask):
                 fields.update(kind="scheduled_task", task=parsed.name)
                 task = tasks.get(parsed.name)
-                await task.handler(TaskContext(delivery=delivery, detail=parsed.detail))
+                if task.long:
+                    fields["message_id"] = await hand_to_worker(parsed, settings)
+                    fields["handed_to_worker"] = True
+                else:
+                    await task.handler(TaskContext(delivery=delivery, detail=parsed.detail))
             else:
                 fields.update(kind="notification", guild_id=parsed.guild_id)
                 try:

@@ -4,7 +4,8 @@
     async def daily_reminder(ctx: TaskContext) -> None: ...
 
 A rule or schedule on EventBridge sends ``{"type": "scheduled_task", "task": "daily-reminder"}``
-and the Lambda runs the task.
+and the Lambda runs the task, or, for a task declared ``long=True``, puts it on the jobs queue
+for the worker, which has no time limit.
 """
 
 from __future__ import annotations
@@ -32,18 +33,22 @@ class Task:
     name: str
     description: str
     handler: TaskHandler
+    # Runs in the worker, with no time limit, instead of in the Lambda (15 minutes at most).
+    long: bool = False
 
 
 class TaskRegistry:
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
 
-    def task(self, *, description: str, name: str | None = None) -> Callable[[T], T]:
+    def task(
+        self, *, description: str, name: str | None = None, long: bool = False
+    ) -> Callable[[T], T]:
         def decorate(handler: T) -> T:
             task_name = name or handler.__name__.replace("_", "-")
             if task_name in self._tasks:
                 raise ValueError(f"task {task_name!r} is declared twice")
-            self._tasks[task_name] = Task(task_name, description, handler)
+            self._tasks[task_name] = Task(task_name, description, handler, long)
             return handler
 
         return decorate

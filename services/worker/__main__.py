@@ -23,6 +23,7 @@ from services.core.events import EventBus
 from services.core.logs import configure_logging, flush_logs
 from services.core.queue import aws_client, sqs_client
 from services.core.servers import ServerConfig
+from services.scheduler.tasks import TaskRegistry
 from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.idempotency import DynamoLedger, Ledger, NoLedger
 from services.worker.protection import TaskProtection
@@ -59,13 +60,15 @@ async def serve(
     stopping: asyncio.Event,
     *,
     registry: Registry | None = None,
+    tasks: TaskRegistry | None = None,
     rest_retry: RetryPolicy | None = None,
 ) -> None:
-    """Run the worker until ``stopping`` is set. ``registry`` defaults to the bot's commands."""
-    if registry is None:
-        from services.commands import bot  # noqa: PLC0415 - the bot is chosen at start-up
+    """Run the worker until ``stopping`` is set. ``registry`` and ``tasks`` default to the
+    bot's commands and scheduled tasks."""
+    import services.commands  # noqa: PLC0415 - the bot is chosen at start-up
 
-        registry = bot
+    registry = registry or services.commands.bot
+    tasks = tasks or services.commands.tasks
 
     async with (
         aiohttp.ClientSession() as session,
@@ -98,6 +101,7 @@ async def serve(
                 ledger=ledger,
                 retry=Redelivery(max_receives=settings.max_receives, base=settings.retry_base),
                 lock_refresh=settings.visibility_timeout / 3,
+                tasks=tasks,
                 resources=Resources(
                     servers=ServerConfig(ssm=ssm, prefix=settings.ssm_prefix),
                     events=EventBus(client=events, bus_name=settings.event_bus),

@@ -11,7 +11,7 @@ import random
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 
@@ -27,10 +27,17 @@ from services.core.discord.errors import (
 from services.core.discord.models import Message
 from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.errors import JobFormatError
-from services.core.jobs import Job
+from services.core.jobs import Job, TaskJob, decode_any
+from services.scheduler.delivery import WebhookApi, WebhookDelivery
+from services.scheduler.tasks import TaskContext, TaskRegistry
 from services.worker.idempotency import ClaimState, Ledger, NoLedger
 
 log = structlog.get_logger("worker.runner")
+
+
+class DiscordApi(ReplyApi, WebhookApi, Protocol):
+    """What jobs need of the REST client (``DiscordRest``)."""
+
 
 JOB_FAILED_TEXT: Final = "Sorry, something went wrong while running this command."
 UNKNOWN_COMMAND_TEXT: Final = "This command isn't available any more."
@@ -76,14 +83,16 @@ class JobRunner:
         self,
         *,
         registry: Registry,
-        rest: ReplyApi,
+        rest: DiscordApi,
         bot_token: bool = False,
         ledger: Ledger | None = None,
         retry: Redelivery | None = None,
         lock_refresh: float = 20.0,
         resources: Resources | None = None,
+        tasks: TaskRegistry | None = None,
     ) -> None:
         self._resources = resources or Resources()
+        self._tasks = tasks
         self._registry = registry
         self._rest = rest
         self._bot_token = bot_token
@@ -95,17 +104,20 @@ class JobRunner:
         started = time.monotonic()
         log_fields: dict[str, object] = {"message_id": message_id, "receive_count": receive_count}
         try:
-            job = Job.decode(body, message_id=message_id)
+            job = decode_any(body, message_id=message_id)
         except JobFormatError as exc:
             log.error("job", outcome=Outcome.INVALID.value, reason=exc.reason, **log_fields)
             return Verdict(Outcome.INVALID)
+        name = job.task if isinstance(job, TaskJob) else job.command
         log_fields.update(
             job_id=job.id,
-            command=job.command,
-            guild_id=job.interaction.guild_id,
+            kind=job.kind.value,
+            command=name,
             queue_wait_ms=round((time.time() - job.received_at) * 1000, 1),
         )
-        with structlog.contextvars.bound_contextvars(job_id=job.id, command=job.command):
+        if isinstance(job, Job):
+            log_fields["guild_id"] = job.interaction.guild_id
+        with structlog.contextvars.bound_contextvars(job_id=job.id, command=name):
             verdict = await self._claimed(job, receive_count)
         log.info(
             "job",
@@ -116,7 +128,7 @@ class JobRunner:
         )
         return verdict
 
-    async def _claimed(self, job: Job, receive_count: int) -> Verdict:
+    async def _claimed(self, job: Job | TaskJob, receive_count: int) -> Verdict:
         """Run the job under its lock, and record what became of it."""
         claim = await self._ledger.acquire(job.id)
         match claim.state:
@@ -126,13 +138,16 @@ class JobRunner:
                 return Verdict(Outcome.BUSY, retry_in=claim.retry_in)
             case ClaimState.UNAVAILABLE:
                 return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
-        reply = self._reply_for(job)
-        keepers = [
-            asyncio.create_task(self._keep_lock(job.id)),
-            asyncio.create_task(reply.learn_before_expiry()),
-        ]
+        keepers = [asyncio.create_task(self._keep_lock(job.id))]
+        reply = None
+        if isinstance(job, Job):
+            reply = self._reply_for(job)
+            keepers.append(asyncio.create_task(reply.learn_before_expiry()))
         try:
-            outcome = await self._run(job, reply)
+            if isinstance(job, Job) and reply is not None:
+                outcome = await self._run(job, reply)
+            else:
+                outcome = await self._run_task(job)
         except asyncio.CancelledError:
             await asyncio.shield(self._ledger.release(job.id))
             raise
@@ -143,7 +158,7 @@ class JobRunner:
             await self._ledger.complete(job.id)
             return Verdict(outcome)
         await self._ledger.release(job.id)
-        if receive_count >= self._retry.max_receives:
+        if receive_count >= self._retry.max_receives and reply is not None:
             # The next receive dead-letters it: tell the user now, while we still can.
             log.error("job_parked", receive_count=receive_count)
             await self._deliver(reply, Message(content=JOB_FAILED_TEXT))
@@ -155,6 +170,22 @@ class JobRunner:
         while True:
             await asyncio.sleep(self._lock_refresh)
             await self._ledger.extend(job_id)
+
+    async def _run_task(self, job: Job | TaskJob) -> Outcome:
+        """A scheduled task handed over by the Lambda. Not retried on failure: a task that
+        failed for one server has already delivered to the others."""
+        assert isinstance(job, TaskJob)
+        if self._tasks is None or self._resources.servers is None:
+            log.error("task_not_runnable", reason="the worker has no task registry or SSM")
+            return Outcome.FAILED
+        try:
+            task = self._tasks.get(job.task)
+            delivery = WebhookDelivery(rest=self._rest, servers=self._resources.servers)
+            await task.handler(TaskContext(delivery=delivery, detail=job.detail))
+        except Exception:
+            log.exception("task_failed")
+            return Outcome.FAILED
+        return Outcome.COMPLETED
 
     def _reply_for(self, job: Job) -> OriginalReply:
         try:

@@ -187,3 +187,41 @@ def test_the_lambda_entry_point_runs_without_pynacl_and_reports_failures(
     logged = [json.loads(x) for x in lines if x.startswith("{")]
     assert logged[-1]["event"] == "scheduled_event"
     assert logged[-1]["outcome"] == "failed"
+
+
+async def test_a_long_task_is_handed_to_the_worker_and_runs_there(
+    moto, queues, table, discord, prefix, settings, sqs
+):
+    from services.scheduler.tasks import TaskContext, TaskRegistry
+    from tests.worker.test_end_to_end import queue_depth, running_worker
+
+    long_tasks = TaskRegistry()
+
+    @long_tasks.task(description="Too long for a Lambda", long=True)
+    async def big_report(ctx: TaskContext) -> None:
+        await ctx.delivery.send(None, f"Report for {ctx.detail.get('period', '?')} is ready")
+
+    url = discord.create_webhook("950000000000000001")
+    put(moto, f"{prefix}/webhook-url", url)
+    event = {"type": "scheduled_task", "task": "big-report", "period": "November", "id": "evt-1"}
+    # WHEN the Lambda gets the schedule, it only queues the task
+    result = await dispatch(event, settings, tasks=long_tasks)
+    assert result["handed_to_worker"] is True
+    assert discord.posts_by_webhook(url) == []
+    # a retried invocation queues it again; the ledger runs it once
+    await dispatch(event, settings, tasks=long_tasks)
+    assert queue_depth(sqs, queues.url) == 2
+    env = {
+        **base_env(moto, queues, discord.url),
+        "SSM_PREFIX": prefix,
+        "IDEMPOTENCY_TABLE": table,
+        "WORKER_VISIBILITY_TIMEOUT": "2",
+    }
+    async with running_worker(env, tasks=long_tasks):
+        await discord.wait_for(lambda: bool(discord.posts_by_webhook(url)), timeout=15)
+        import asyncio
+
+        async with asyncio.timeout(15):
+            while queue_depth(sqs, queues.url):
+                await asyncio.sleep(0.1)
+    assert discord.posts_by_webhook(url) == ["Report for November is ready"]

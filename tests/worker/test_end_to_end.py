@@ -21,13 +21,15 @@ FAST_REST = RetryPolicy(base_delay=0.05, max_delay=0.2)
 
 @asynccontextmanager
 async def running_worker(
-    env, *, registry: Registry | None = None, grace: float = 5.0
+    env, *, registry: Registry | None = None, tasks=None, grace: float = 5.0
 ) -> AsyncIterator[asyncio.Event]:
     """The worker's own ``serve()`` in this event loop, against the real queue and fake
     Discord (the REST client's backoff shortened)."""
     settings = replace(worker_settings(env), shutdown_grace=grace)
     stopping = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stopping, registry=registry, rest_retry=FAST_REST))
+    task = asyncio.create_task(
+        serve(settings, stopping, registry=registry, tasks=tasks, rest_retry=FAST_REST)
+    )
     try:
         yield stopping
     finally:
