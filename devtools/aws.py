@@ -131,3 +131,23 @@ def create_idempotency_table(endpoint: str, name: str) -> str:
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
     )
     return name
+
+
+def create_event_route(endpoint: str, bus_name: str, queue_name: str) -> str:
+    """The bot's event bus, with its notifications routed to an SQS queue (where the
+    deployed stack routes them to the scheduler Lambda); returns the queue URL."""
+    events, sqs = client("events", endpoint), client("sqs", endpoint)
+    events.create_event_bus(Name=bus_name)
+    queue = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="notifications",
+        EventBusName=bus_name,
+        EventPattern=json.dumps({"source": ["discord-bot"], "detail-type": ["notification"]}),
+    )
+    events.put_targets(
+        Rule="notifications", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": arn}]
+    )
+    return str(queue)

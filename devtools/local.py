@@ -33,6 +33,39 @@ DEV_FILE = STATE_DIR / "dev.json"
 DEV_APPLICATION_ID = "100000000000000001"
 
 
+# What `devtools.fire` needs to reach the running stack.
+_SHARED_ENV = frozenset(
+    {
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "JOBS_QUEUE_URL",
+        "DISCORD_APPLICATION_ID",
+        "DISCORD_API_URL",
+        "EVENT_BUS_NAME",
+        "SCHEDULER_QUEUE_URL",
+        "SSM_PREFIX",
+    }
+)
+
+
+def _webhooks_for_local_servers(env: Mapping[str, str], fake: Any) -> None:
+    """A default webhook and one for the development server, on the stand-in, in SSM."""
+    from devtools.interactions import DEV_CHANNEL_ID, DEV_GUILD_ID
+
+    prefix = env.get("SSM_PREFIX", "/discord-bot")
+    ssm = aws.client("ssm", env["AWS_ENDPOINT_URL"])
+    for name in (f"{prefix}/webhook-url", f"{prefix}/servers/{DEV_GUILD_ID}/webhook-url"):
+        ssm.put_parameter(
+            Name=name,
+            Value=fake.create_webhook(DEV_CHANNEL_ID),
+            Type="SecureString",
+            Overwrite=True,
+        )
+
+
 def dev_identity() -> dict[str, str]:
     """The local signing key and application id, made once and kept in ``.local/``."""
     if DEV_FILE.exists():
@@ -66,8 +99,35 @@ def print_event(kind: str, record: Any, message: Mapping[str, Any] | None) -> No
     content = (message or {}).get("content", "")
     flags = (message or {}).get("flags", 0)
     visibility = " (ephemeral)" if flags & 64 else ""
-    ident = _interaction_id(record.token)
-    print(f"[discord] {kind:<14} interaction {ident}{visibility}: {content!r}", flush=True)
+    if kind == "webhook_post":
+        where = f"channel {(message or {}).get('channel_id')}"
+    else:
+        where = f"interaction {_interaction_id(record.token)}"
+    print(f"[discord] {kind:<14} {where}{visibility}: {content!r}", flush=True)
+
+
+async def run_scheduler(env: Mapping[str, str], queue_url: str, stopping: asyncio.Event) -> None:
+    """Stands in for the scheduler Lambda: takes the events EventBridge routes to its queue
+    (and what `devtools.fire` puts there) and runs the same handler."""
+    from services.core.config import SchedulerSettings
+    from services.scheduler.handler import dispatch
+
+    settings = SchedulerSettings.from_environ(env)
+    # The handler's AWS clients read credentials from this process's environment.
+    os.environ.update({k: env[k] for k in aws.LOCAL_CREDENTIALS if k in env})
+    sqs = aws.client("sqs", env["AWS_ENDPOINT_URL"])
+    while not stopping.is_set():
+        response = await asyncio.to_thread(
+            sqs.receive_message, QueueUrl=queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=10
+        )
+        for message in response.get("Messages", []):
+            try:
+                await dispatch(json.loads(message["Body"]), settings)
+            except Exception as exc:  # a failed event is reported and dropped locally
+                print(f"[scheduler] failed: {exc}", flush=True)
+            await asyncio.to_thread(
+                sqs.delete_message, QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
 
 
 async def _pump(name: str, stream: asyncio.StreamReader) -> None:
@@ -117,7 +177,11 @@ async def serve(environ: Mapping[str, str]) -> int:
             )
             env["JOBS_QUEUE_URL"] = queues.url
             env["IDEMPOTENCY_TABLE"] = aws.create_idempotency_table(endpoint, "discord-bot-jobs")
-            print(f"[local] SQS (moto) at {endpoint}, jobs queue {queues.url}", flush=True)
+            env["EVENT_BUS_NAME"] = "discord-bot-events"
+            env["SCHEDULER_QUEUE_URL"] = aws.create_event_route(
+                endpoint, env["EVENT_BUS_NAME"], "discord-bot-scheduler"
+            )
+            print(f"[local] AWS (moto) at {endpoint}, jobs queue {queues.url}", flush=True)
         async with contextlib.AsyncExitStack() as astack:
             if not real_discord:
                 from tests.fakes.discord import FakeDiscord
@@ -136,7 +200,17 @@ async def serve(environ: Mapping[str, str]) -> int:
                     DISCORD_API_URL=fake.url,
                 )
                 print(f"[local] Discord stand-in at {fake.url}", flush=True)
+                if env.get("SCHEDULER_QUEUE_URL"):
+                    _webhooks_for_local_servers(env, fake)
             processes = [await _spawn("api", env), await _spawn("worker", env)]
+            scheduler = None
+            if env.get("SCHEDULER_QUEUE_URL"):
+                scheduler = asyncio.create_task(
+                    run_scheduler(env, env["SCHEDULER_QUEUE_URL"], stopping)
+                )
+            (STATE_DIR / "env.json").write_text(
+                json.dumps({k: v for k, v in env.items() if k in _SHARED_ENV}), encoding="utf-8"
+            )
             api_url = f"http://{env['HOST']}:{env['PORT']}"
             try:
                 await asyncio.to_thread(aws.wait_http, api_url + "/healthz", 30.0)
@@ -159,6 +233,8 @@ async def serve(environ: Mapping[str, str]) -> int:
                 if process.returncode is None:
                     process.send_signal(signal.SIGTERM)
             codes = await asyncio.gather(*exited)
+            if scheduler is not None:
+                await scheduler
             await asyncio.gather(*_PUMPS, return_exceptions=True)
             print(f"[local] stopped (api exit {codes[0]}, worker exit {codes[1]})", flush=True)
             return 0 if stopping.is_set() else 1

@@ -4,7 +4,6 @@ checking every body against Discord's schemas, and our services on real sockets.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -58,22 +57,10 @@ def table(moto: str) -> str:
 
 @pytest.fixture
 def routed_bus(moto: str) -> tuple[str, str]:
-    """A bus, and a rule that routes its notifications to an SQS queue, as deployed (with
-    the Lambda as the target there)."""
-    events, sqs = aws.client("events", moto), aws.client("sqs", moto)
+    """A bus whose notifications a rule routes to an SQS queue, as deployed (where the
+    target is the scheduler Lambda)."""
     name = f"discord-bot-events-{uuid.uuid4().hex[:8]}"
-    events.create_event_bus(Name=name)
-    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="notifications",
-        EventBusName=name,
-        EventPattern=json.dumps({"source": ["discord-bot"], "detail-type": ["notification"]}),
-    )
-    events.put_targets(Rule="notifications", EventBusName=name, Targets=[{"Id": "q", "Arn": arn}])
-    return name, queue
+    return name, aws.create_event_route(moto, name, name)
 
 
 @pytest.fixture

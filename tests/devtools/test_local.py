@@ -55,6 +55,14 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
             shown = _wait_for(out, "Countdown of 2 s finished", 30)
             assert "[discord] edit_original" in shown
             assert "Counting down" in shown
+            # a scheduled task and a notification reach the stand-in through the scheduler
+            fired = run_module("devtools.fire", "daily-reminder", env=env)
+            assert fired.returncode == 0, fired.stderr
+            _wait_for(out, "Daily reminder", 30)
+            notified = run_module("devtools.fire", "--notify", "Deploy finished", env=env)
+            assert notified.returncode == 0, notified.stderr
+            shown = _wait_for(out, "'Deploy finished'", 30)
+            assert "[discord] webhook_post" in shown
         finally:
             stack.send_signal(signal.SIGINT)
             stack.wait(timeout=60)
