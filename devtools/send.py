@@ -4,6 +4,7 @@
     python -m devtools.send countdown seconds=10
     python -m devtools.send admin settings show key=lang      (subcommands: words first)
     python -m devtools.send --ping                             (a PING)
+    python -m devtools.send --admin config show                (as a server administrator)
 
 Signs with the local development key that ``make run`` created in ``.local/dev.json``.
 Option values are converted using the command's own declaration.
@@ -25,7 +26,7 @@ from devtools import interactions
 from devtools.local import dev_identity
 from services.core.bot.errors import UnknownCommandError
 from services.core.bot.options import OptionSpec
-from services.core.discord.models import OptionType
+from services.core.discord.models import OptionType, Permissions
 
 _CONVERT: dict[OptionType, Callable[[str], Any]] = {
     OptionType.INTEGER: int,
@@ -41,7 +42,9 @@ def _typed(spec: OptionSpec | None, raw: str) -> Any:
     return convert(raw) if convert else raw
 
 
-def build(words: list[str], application_id: str, *, guild: bool) -> dict[str, Any]:
+def build(
+    words: list[str], application_id: str, *, guild: bool, admin: bool = False
+) -> dict[str, Any]:
     from services.commands import bot
 
     path = [w for w in words if "=" not in w]
@@ -61,7 +64,11 @@ def build(words: list[str], application_id: str, *, guild: bool) -> dict[str, An
         kind = OptionType.SUB_COMMAND if depth == len(path) - 1 else OptionType.SUB_COMMAND_GROUP
         options = [{"type": int(kind), "name": word, "options": options}]
     return interactions.command(
-        application_id, path[0], options, guild_id=interactions.DEV_GUILD_ID if guild else None
+        application_id,
+        path[0],
+        options,
+        guild_id=interactions.DEV_GUILD_ID if guild else None,
+        permissions=int(Permissions.ADMINISTRATOR) if admin else 0,
     )
 
 
@@ -86,13 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:8080/interactions")
     parser.add_argument("--ping", action="store_true", help="send a PING instead")
     parser.add_argument("--dm", action="store_true", help="as if sent in a DM, not a server")
+    parser.add_argument("--admin", action="store_true", help="as a server administrator")
     args = parser.parse_args(argv)
     identity = dev_identity()
     key = SigningKey(bytes.fromhex(identity["signing_key"]))
     if args.ping:
         payload = interactions.ping(identity["application_id"])
     else:
-        payload = build(args.words, identity["application_id"], guild=not args.dm)
+        payload = build(args.words, identity["application_id"], guild=not args.dm, admin=args.admin)
     try:
         return asyncio.run(send(args.url, key, payload))
     except aiohttp.ClientConnectionError:
