@@ -225,3 +225,14 @@ async def test_a_long_task_is_handed_to_the_worker_and_runs_there(
             while queue_depth(sqs, queues.url):
                 await asyncio.sleep(0.1)
     assert discord.posts_by_webhook(url) == ["Report for November is ready"]
+
+
+async def test_a_refused_event_is_raised_not_lost(settings):
+    from services.core.errors import EventPublishError
+
+    async with aws_client(
+        "events", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=1
+    ) as events:
+        bus = EventBus(client=events, bus_name=f"no-such-bus-{uuid.uuid4().hex[:6]}")
+        with pytest.raises(EventPublishError):
+            await bus.notify("into the void")
