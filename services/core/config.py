@@ -15,6 +15,37 @@ from typing import Final, Literal, TypeVar
 from services.core.errors import ConfigError
 
 N = TypeVar("N", int, float)
+
+# Every variable the services read: the configuration contract (README, .env.example).
+CONFIG_VARIABLES: Final = frozenset(
+    {
+        "DISCORD_PUBLIC_KEY",
+        "DISCORD_APPLICATION_ID",
+        "DISCORD_BOT_TOKEN",
+        "DISCORD_API_URL",
+        "DISCORD_REPLAY_WINDOW",
+        "JOBS_QUEUE_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "HOST",
+        "PORT",
+        "ENQUEUE_TIMEOUT",
+        "WORKER_CONCURRENCY",
+        "WORKER_VISIBILITY_TIMEOUT",
+        "WORKER_SHUTDOWN_GRACE",
+        "WORKER_POLL_SECONDS",
+        "WORKER_MAX_RECEIVES",
+        "WORKER_RETRY_BASE",
+        "IDEMPOTENCY_TABLE",
+        "IDEMPOTENCY_KEEP_SECONDS",
+        "ECS_AGENT_URI",
+        "SSM_PREFIX",
+        "EVENT_BUS_NAME",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+    }
+)
 DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
 _SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")

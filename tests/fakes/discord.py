@@ -188,6 +188,10 @@ class FakeDiscord:
         self.webhooks[ident] = {"token": token, "channel_id": channel_id, "deleted": False}
         return f"{self.url}/webhooks/{ident}/{token}"
 
+    async def _admin_create_webhook(self, request: web.Request) -> web.Response:
+        body = request[_RECORD].body or {}
+        return web.json_response({"url": self.create_webhook(str(body.get("channel_id", "0")))})
+
     def delete_webhook(self, url: str) -> None:
         self.webhooks[url.rstrip("/").rsplit("/", 2)[1]]["deleted"] = True
 
@@ -227,6 +231,8 @@ class FakeDiscord:
         app.router.add_put(
             "/api/v10/applications/{application_id}/guilds/{guild_id}/commands", self._commands
         )
+        # Not Discord's: lets a separate process (compose's init) create channel webhooks.
+        app.router.add_post("/_fake/webhooks", self._admin_create_webhook)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
