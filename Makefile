@@ -4,14 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test check lint format bench register clean
+.PHONY: setup run test check lint format bench register synth clean
 
 setup: $(STAMP)
 
 # Re-run whenever the dependencies or their pins change; otherwise a no-op.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,infra]'
 	touch $(STAMP)
 
 run: setup
@@ -34,6 +34,10 @@ check: lint test
 bench: setup
 	$(PY) -m bench
 	$(PY) -m bench.soak
+
+# CloudFormation templates into cdk.out/, offline (no AWS credentials needed).
+synth: setup
+	$(PY) -m infra.app
 
 register: setup
 	$(PY) -m devtools.register

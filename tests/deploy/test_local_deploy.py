@@ -5,6 +5,7 @@ image's command as a plain process."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import importlib.util
 import json
 import re
@@ -95,6 +96,16 @@ def test_dockerfile_pins_its_base_runs_as_non_root_and_has_entrypoints():
     # the build context is an allow-list: nothing (.env, .venv, .local) unless named
     rules = [r for r in (ROOT / ".dockerignore").read_text().splitlines() if r and r[0] != "#"]
     assert rules[0] == "*"
+
+
+def test_the_lambda_image_runs_the_scheduler_handler():
+    stage = _stage("scheduler")
+    assert 'ENTRYPOINT ["python", "-m", "awslambdaric"]' in stage
+    assert _cmd("scheduler") == ["services.scheduler.handler.handler"]
+    module, _, function = _cmd("scheduler")[0].rpartition(".")
+    assert callable(getattr(importlib.import_module(module), function))
+    pins = (ROOT / "constraints.txt").read_text()
+    assert re.search(r"^awslambdaric==", pins, re.MULTILINE)
 
 
 def _cmd(target: str) -> list[str]:

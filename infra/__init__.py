@@ -1,0 +1,1 @@
+"""AWS CDK (v2) for the bot: one construct per unit, wired by one stack."""

@@ -1,0 +1,61 @@
+"""``python -m infra.app`` (what ``cdk synth`` / ``cdk deploy`` run): the only place with
+values for an environment. Pick one with ``-c stage=prod``; the application id comes from
+``-c application_id=...`` or DISCORD_APPLICATION_ID."""
+
+from __future__ import annotations
+
+import os
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.nag import suppress
+from infra.stack import BotStack, StackSettings
+
+STAGES = {
+    # One API task, a worker that scales to zero when the queue is empty.
+    "dev": {"api_tasks": 1, "worker_min_tasks": 0, "worker_max_tasks": 2},
+    # At least two API tasks (one per AZ), a worker always up.
+    "prod": {"api_tasks": 2, "worker_min_tasks": 1, "worker_max_tasks": 10},
+}
+
+
+def build(app: cdk.App) -> BotStack:
+    stage = app.node.try_get_context("stage") or "dev"
+    application_id = (
+        app.node.try_get_context("application_id")
+        or os.environ.get("DISCORD_APPLICATION_ID")
+        or "000000000000000000"
+    )
+    settings = StackSettings(
+        application_id=str(application_id),
+        certificate_arn=app.node.try_get_context("certificate_arn"),
+        domain_name=app.node.try_get_context("domain_name"),
+        nat_gateways=int(app.node.try_get_context("nat_gateways") or 0),
+        api_tasks=STAGES[stage]["api_tasks"],
+        worker_min_tasks=STAGES[stage]["worker_min_tasks"],
+        worker_max_tasks=STAGES[stage]["worker_max_tasks"],
+    )
+    stack = BotStack(
+        app,
+        f"DiscordBot-{stage}",
+        settings=settings,
+        env=cdk.Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+            region=os.environ.get("CDK_DEFAULT_REGION"),
+        ),
+    )
+    suppress(stack)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return stack
+
+
+def main() -> None:
+    # `cdk synth` sets CDK_OUTDIR; run directly (`make synth`), write to cdk.out/ too.
+    app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
+    build(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()
