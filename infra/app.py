@@ -1,6 +1,7 @@
 """``python -m infra.app`` (what ``cdk synth`` / ``cdk deploy`` run): the only place with
 values for an environment. Pick one with ``-c stage=prod``; the application id comes from
-``-c application_id=...`` or DISCORD_APPLICATION_ID."""
+``-c application_id=...`` or DISCORD_APPLICATION_ID. Also: ``-c certificate_arn=...
+-c domain_name=...`` (HTTPS), ``-c nat_gateways=N``, ``-c max_receives=N`` (redrive count)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def build(app: cdk.App) -> BotStack:
         certificate_arn=app.node.try_get_context("certificate_arn"),
         domain_name=app.node.try_get_context("domain_name"),
         nat_gateways=int(app.node.try_get_context("nat_gateways") or 0),
+        max_receives=int(app.node.try_get_context("max_receives") or 5),
         api_tasks=STAGES[stage]["api_tasks"],
         worker_min_tasks=STAGES[stage]["worker_min_tasks"],
         worker_max_tasks=STAGES[stage]["worker_max_tasks"],

@@ -18,7 +18,7 @@ CERT = "arn:aws:acm:us-east-1:111111111111:certificate/abc"
 def synthesized():
     out = {}
     for stage, context in (
-        ("dev", {"stage": "dev"}),
+        ("dev", {"stage": "dev", "max_receives": "7"}),
         ("prod", {"stage": "prod", "certificate_arn": CERT, "domain_name": "bot.example.org"}),
     ):
         app = cdk.App(context={**context, "application_id": "100000000000000001"})
@@ -176,3 +176,23 @@ def test_least_privilege_grants(prod):
         "ssm:PutParameter",
     } <= worker
     assert "sqs:SendMessage" not in worker
+
+
+def test_redrive_count_is_configurable_and_the_worker_is_told(dev):
+    dev.has_resource_properties(
+        "AWS::SQS::Queue", {"RedrivePolicy": Match.object_like({"maxReceiveCount": 7})}
+    )
+    dev.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "Environment": Match.array_with(
+                            [{"Name": "WORKER_MAX_RECEIVES", "Value": "7"}]
+                        )
+                    }
+                )
+            ]
+        },
+    )
