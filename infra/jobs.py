@@ -8,25 +8,31 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 
+def encrypted_queue(
+    scope: Construct, construct_id: str, *, days: int, **props: object
+) -> sqs.Queue:
+    """Every queue of the bot: SQS-managed encryption at rest, TLS only in transit."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(days),
+        **props,  # type: ignore[arg-type]
+    )
+
+
 class Jobs(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, max_receives: int, visibility_seconds: int
     ) -> None:
         super().__init__(scope, construct_id)
         # Kept longer than the queue's messages, so a parked job outlives anything retried.
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.queue = sqs.Queue(
+        self.dlq = encrypted_queue(self, "DeadLetters", days=14)
+        self.queue = encrypted_queue(
             self,
             "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(4),
+            days=4,
             visibility_timeout=Duration.seconds(visibility_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=max_receives, queue=self.dlq),
         )

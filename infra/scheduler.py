@@ -8,9 +8,9 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.jobs import encrypted_queue
 from infra.services import ROOT
 
 BUS_NAME = "discord-bot-events"
@@ -38,13 +38,7 @@ class Scheduler(Construct):
             log_group=logs.LogGroup(self, "Logs", retention=retention),
         )
         # What EventBridge could not deliver after its retries waits here.
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.dead_letters = encrypted_queue(self, "DeadLetters", days=14)
         target_options = {"dead_letter_queue": self.dead_letters, "retry_attempts": 3}
         self.bus = events.EventBus(self, "Bus", event_bus_name=BUS_NAME)
         events.Rule(
