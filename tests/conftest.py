@@ -110,6 +110,19 @@ def base_env(moto: str, queues: JobQueues, discord_url: str, **extra: str) -> di
     }
 
 
+def api_process_env(
+    moto: str, queues: JobQueues, discord_url: str, key: SigningKey, port: int, **extra: str
+) -> dict[str, str]:
+    """Environment for ``python -m services.api`` on loopback ``port``."""
+    return {
+        **base_env(moto, queues, discord_url),
+        "DISCORD_PUBLIC_KEY": key.verify_key.encode().hex(),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **extra,
+    }
+
+
 @dataclass
 class Api:
     url: str

@@ -19,7 +19,7 @@ from jsonschema import Draft7Validator
 
 from devtools.aws import free_port, wait_http
 from services.core.config import CONFIG_VARIABLES
-from tests.conftest import ROOT, base_env
+from tests.conftest import ROOT, api_process_env, base_env
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SCHEMA = json.loads((ROOT / "tests" / "schemas" / "compose-spec.json").read_text())
@@ -117,13 +117,7 @@ async def test_image_entrypoints_run_as_processes(
     target, moto, queues, discord, signing_key, tmp_path
 ):
     port = free_port()
-    env = {
-        **base_env(moto, queues, discord.url),
-        "DISCORD_PUBLIC_KEY": signing_key.verify_key.encode().hex(),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "PATH": "/usr/bin:/bin",
-    }
+    env = api_process_env(moto, queues, discord.url, signing_key, port, PATH="/usr/bin:/bin")
     command = _cmd(target)
     assert command[:2] == ["python", "-m"]
     log = (tmp_path / "out.log").open("wb")

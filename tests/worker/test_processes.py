@@ -13,7 +13,7 @@ import aiohttp
 
 from devtools import interactions
 from devtools.aws import free_port, wait_http
-from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT, base_env
+from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT, api_process_env, base_env
 from tests.worker.test_end_to_end import countdown, queue_depth
 
 
@@ -119,13 +119,7 @@ async def test_no_token_or_secret_reaches_a_log_line(
 ):
     # GIVEN the API and the worker as real processes, logging JSON to files
     port = free_port()
-    env = {
-        **base_env(moto, queues, discord.url),
-        "DISCORD_PUBLIC_KEY": signing_key.verify_key.encode().hex(),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "DEBUG",
-    }
+    env = api_process_env(moto, queues, discord.url, signing_key, port, LOG_LEVEL="DEBUG")
     api_log = (tmp_path / "api.log").open("wb")
     api = subprocess.Popen(
         [sys.executable, "-m", "services.api"],
