@@ -28,7 +28,7 @@ import aiohttp
 from nacl.signing import SigningKey
 
 from devtools import aws, interactions
-from tests.fakes.discord import FakeDiscord
+from devtools.standin import DiscordStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICATION_ID = "100000000000000001"
@@ -60,7 +60,7 @@ async def soak(endpoint: str) -> dict[str, Any]:
         if message and message.get("content") == FINAL and kind in ("edit_original", "bot_edit"):
             finals.setdefault(record.token, []).append(time.monotonic())
 
-    async with FakeDiscord(
+    async with DiscordStandIn(
         application_id=APPLICATION_ID, bot_token="soak-bot-token", on_event=on_event, chaos=CHAOS
     ) as fake:
         port = aws.free_port()

@@ -19,9 +19,9 @@ import sys
 
 from devtools import aws
 from devtools.local import STATE_DIR
+from services.core.aws import aws_client
 from services.core.config import AwsSettings, Env
 from services.core.events import EventBus
-from services.core.queue import aws_client
 
 
 async def notify(env: dict[str, str], content: str, guild_id: str | None) -> str:

@@ -184,11 +184,11 @@ async def serve(environ: Mapping[str, str]) -> int:
             print(f"[local] AWS (moto) at {endpoint}, jobs queue {queues.url}", flush=True)
         async with contextlib.AsyncExitStack() as astack:
             if not real_discord:
-                from tests.fakes.discord import FakeDiscord
+                from devtools.standin import DiscordStandIn
 
                 identity = dev_identity()
                 fake = await astack.enter_async_context(
-                    FakeDiscord(
+                    DiscordStandIn(
                         application_id=identity["application_id"],
                         on_event=print_event,
                         port=int(env.get("DISCORD_STANDIN_PORT", "8081")),

@@ -21,10 +21,10 @@ from nacl.signing import SigningKey
 
 from devtools import aws, interactions
 from devtools.aws import JobQueues
+from devtools.standin import DiscordStandIn
 from services.api.app import create_app
 from services.core.bot import Registry
 from services.core.config import ApiSettings, WorkerSettings
-from tests.fakes.discord import FakeDiscord
 
 APPLICATION_ID = "100000000000000000"
 BOT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.GfakeX.abcdefghijklmnopqrstuvwxyz0123456789AB"
@@ -74,8 +74,8 @@ def signing_key() -> SigningKey:
 
 
 @pytest.fixture
-async def discord() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord(application_id=APPLICATION_ID, bot_token=BOT_TOKEN) as fake:
+async def discord() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(application_id=APPLICATION_ID, bot_token=BOT_TOKEN) as fake:
         yield fake
         assert fake.violations == [], "requests that Discord's schemas refuse"
 
@@ -187,7 +187,7 @@ def api_settings(env: Mapping[str, str], key: SigningKey) -> ApiSettings:
 
 @pytest.fixture
 async def api(
-    moto: str, queues: JobQueues, discord: FakeDiscord, signing_key: SigningKey
+    moto: str, queues: JobQueues, discord: DiscordStandIn, signing_key: SigningKey
 ) -> AsyncIterator[Api]:
     env = base_env(moto, queues, discord.url)
     async with serve_api(api_settings(env, signing_key), signing_key) as running:

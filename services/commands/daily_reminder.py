@@ -11,9 +11,9 @@ from typing import Final
 import structlog
 
 from services.commands._bot import tasks
-from services.scheduler.delivery import describe_failure
-from services.scheduler.errors import DeliveryFailed
-from services.scheduler.tasks import TaskContext
+from services.core.errors import DeliveryFailed
+from services.core.tasks import TaskContext
+from services.core.webhooks import describe_failure
 
 log = structlog.get_logger("tasks.daily_reminder")
 

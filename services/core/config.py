@@ -7,11 +7,11 @@ service's ``main()`` prints as one line before exiting.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeVar
 
+from services.core.discord.snowflake import is_snowflake
 from services.core.errors import ConfigError
 
 N = TypeVar("N", int, float)
@@ -47,7 +47,6 @@ CONFIG_VARIABLES: Final = frozenset(
     }
 )
 DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
-_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -129,8 +128,10 @@ class Env:
 
     def snowflake(self, name: str) -> str:
         value = self.text(name)
-        if not _SNOWFLAKE.match(value):
-            raise ConfigError(name, f"must be a Discord id (15-21 digits), got {value!r}")
+        if not is_snowflake(value):
+            raise ConfigError(
+                name, f"must be a Discord id (a number of up to 20 digits), got {value!r}"
+            )
         return value
 
     def hex_bytes(self, name: str, length: int) -> bytes:

@@ -5,7 +5,11 @@
     ├── JobFormatError       a queue message is not a job this version understands
     ├── EnqueueError         a job could not be put on the queue within its time budget
     ├── ConfigStoreError     SSM Parameter Store could not be read or written
-    └── EventPublishError    EventBridge did not take an event
+    ├── EventPublishError    EventBridge did not take an event
+    └── TaskError            a scheduled task could not run or deliver (fails its invocation)
+        ├── UnknownTask      a schedule names a task this bot does not declare
+        ├── NoWebhook        a server (or the default target) has no webhook configured
+        └── DeliveryFailed   some messages did not reach Discord (which, and why, in ``failures``)
 
 Discord's own errors live in ``services.core.discord.errors``; command declaration errors
 in ``services.core.bot.errors``.
@@ -50,3 +54,27 @@ class EventPublishError(CoreError):
         self.reason = reason
         self.failed = failed
         super().__init__(f"event not published: {reason}")
+
+
+class TaskError(CoreError):
+    """A scheduled task failed: the scheduler lets its invocation fail, so EventBridge retries
+    it and then keeps it in the target's dead-letter queue."""
+
+
+class UnknownTask(TaskError):  # noqa: N818
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"unknown task {name!r}")
+
+
+class NoWebhook(TaskError):  # noqa: N818
+    def __init__(self, target: str) -> None:
+        self.target = target
+        super().__init__(f"no webhook configured for {target}")
+
+
+class DeliveryFailed(TaskError):  # noqa: N818
+    def __init__(self, failures: dict[str, str]) -> None:
+        self.failures = failures
+        listed = ", ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
+        super().__init__(f"{len(failures)} deliveries failed ({listed})")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from services.core.aws import AWS_ERRORS, error_code
 from services.core.errors import EventPublishError
 
 BUS_NAME: Final = "discord-bot-events"
@@ -38,8 +37,8 @@ class EventBus:
                     }
                 ]
             )
-        except (BotoCoreError, ClientError) as exc:
-            raise EventPublishError(type(exc).__name__) from None
+        except AWS_ERRORS as exc:
+            raise EventPublishError(error_code(exc)) from None
         entry = (response.get("Entries") or [{}])[0]
         if response.get("FailedEntryCount", 0) or "EventId" not in entry:
             raise EventPublishError(str(entry.get("ErrorCode", "refused")))

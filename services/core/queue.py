@@ -1,42 +1,17 @@
-"""The jobs queue (SQS through aioboto3): a client factory, and the producer side with a
-hard time budget. The consumer side lives in the worker."""
+"""The jobs queue (SQS through aioboto3): the producer side, with a hard time budget. The
+consumer side lives in the worker."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import aioboto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
+from services.core.aws import AWS_ERRORS, aws_client, error_code
 from services.core.config import AwsSettings
 from services.core.errors import EnqueueError
 from services.core.jobs import Job, TaskJob
-
-
-@asynccontextmanager
-async def aws_client(
-    service: str,
-    aws: AwsSettings,
-    *,
-    connect_timeout: float,
-    read_timeout: float,
-    max_attempts: int,
-) -> AsyncIterator[Any]:
-    """An AWS client for the lifetime of a service; credentials come from the standard chain."""
-    session = aioboto3.Session(region_name=aws.region)
-    config = Config(
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"max_attempts": max_attempts, "mode": "standard"},
-        max_pool_connections=64,
-    )
-    async with session.client(service, endpoint_url=aws.endpoint_url, config=config) as client:
-        yield client
 
 
 def sqs_client(
@@ -77,11 +52,8 @@ class JobQueue:
                 )
         except TimeoutError:
             raise EnqueueError("timed out", elapsed=time.monotonic() - started) from None
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "ClientError")
-            raise EnqueueError(str(code), elapsed=time.monotonic() - started) from None
-        except BotoCoreError as exc:
-            raise EnqueueError(type(exc).__name__, elapsed=time.monotonic() - started) from None
+        except AWS_ERRORS as exc:
+            raise EnqueueError(error_code(exc), elapsed=time.monotonic() - started) from None
         return str(response["MessageId"])
 
     async def warm_up(self) -> str | None:
@@ -97,8 +69,6 @@ class JobQueue:
                 )
         except TimeoutError:
             return "timed out"
-        except ClientError as exc:
-            return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-        except BotoCoreError as exc:
-            return type(exc).__name__
+        except AWS_ERRORS as exc:
+            return error_code(exc)
         return None

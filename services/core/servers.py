@@ -11,18 +11,16 @@ another server's parameters (or anything outside the prefix).
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from services.core.aws import AWS_ERRORS, error_code
 from services.core.config import Secret
+from services.core.discord.snowflake import is_snowflake
 from services.core.errors import ConfigStoreError
 
 DEFAULT_PREFIX: Final = "/discord-bot"
-_SNOWFLAKE: Final = re.compile(r"^[0-9]{15,21}$")
 _NOT_FOUND: Final = "ParameterNotFound"
 
 
@@ -42,7 +40,7 @@ class ServerConfig:
         self._cache: dict[str, tuple[float, str | None]] = {}
 
     def _server_path(self, guild_id: str, leaf: str) -> str:
-        if not _SNOWFLAKE.match(guild_id):
+        if not is_snowflake(guild_id):
             raise ConfigStoreError(f"not a server id: {guild_id!r}")
         return f"{self._prefix}/servers/{guild_id}/{leaf}"
 
@@ -53,12 +51,10 @@ class ServerConfig:
         try:
             response = await self._ssm.get_parameter(Name=path, WithDecryption=True)
             value: str | None = response["Parameter"]["Value"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != _NOT_FOUND:
-                raise ConfigStoreError(f"cannot read {path}: {_code(exc)}") from None
+        except AWS_ERRORS as exc:
+            if error_code(exc) != _NOT_FOUND:
+                raise ConfigStoreError(f"cannot read {path}: {error_code(exc)}") from None
             value = None
-        except BotoCoreError as exc:
-            raise ConfigStoreError(f"cannot read {path}: {type(exc).__name__}") from None
         self._cache[path] = (self._clock() + self._ttl, value)
         return value
 
@@ -67,8 +63,8 @@ class ServerConfig:
             await self._ssm.put_parameter(
                 Name=path, Value=value, Type="SecureString", Overwrite=True
             )
-        except (BotoCoreError, ClientError) as exc:
-            raise ConfigStoreError(f"cannot write {path}: {type(exc).__name__}") from None
+        except AWS_ERRORS as exc:
+            raise ConfigStoreError(f"cannot write {path}: {error_code(exc)}") from None
         self._cache[path] = (self._clock() + self._ttl, value)
 
     async def default_webhook(self) -> Secret | None:
@@ -102,14 +98,10 @@ class ServerConfig:
                 page = await self._ssm.get_parameters_by_path(**kwargs)
                 for parameter in page.get("Parameters", []):
                     parts = parameter["Name"].rsplit("/", 2)
-                    if parts[-1] == "webhook-url" and _SNOWFLAKE.match(parts[-2]):
+                    if parts[-1] == "webhook-url" and is_snowflake(parts[-2]):
                         found.append(parts[-2])
                 if not page.get("NextToken"):
                     return sorted(found)
                 kwargs["NextToken"] = page["NextToken"]
-        except (BotoCoreError, ClientError) as exc:
-            raise ConfigStoreError(f"cannot list servers: {type(exc).__name__}") from None
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+        except AWS_ERRORS as exc:
+            raise ConfigStoreError(f"cannot list servers: {error_code(exc)}") from None

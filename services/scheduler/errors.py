@@ -1,10 +1,11 @@
-"""Errors of the scheduler. Each one fails the invocation, so EventBridge retries it and,
-past its retries, keeps it in the target's dead-letter queue: nothing is dropped silently.
+"""Errors of the scheduler Lambda. Each one fails the invocation, so EventBridge retries it
+and, past its retries, keeps it in the target's dead-letter queue: nothing is dropped silently.
 
     SchedulerError
-    ├── MalformedEvent     neither a scheduled task nor a notification we can read
-    ├── UnknownTask        a schedule names a task this bot does not declare
-    └── DeliveryFailed     some messages did not reach Discord (which, and why, in ``failures``)
+    └── MalformedEvent     neither a scheduled task nor a notification we can read
+
+A task's own failures (``UnknownTask``, ``DeliveryFailed``) are ``TaskError``s of the core
+(``services.core.errors``) and fail the invocation the same way.
 """
 
 from __future__ import annotations
@@ -18,16 +19,3 @@ class MalformedEvent(SchedulerError):  # noqa: N818
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"malformed event: {reason}")
-
-
-class UnknownTask(SchedulerError):  # noqa: N818
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(f"unknown task {name!r}")
-
-
-class DeliveryFailed(SchedulerError):  # noqa: N818
-    def __init__(self, failures: dict[str, str]) -> None:
-        self.failures = failures
-        listed = ", ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
-        super().__init__(f"{len(failures)} deliveries failed ({listed})")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -26,23 +25,24 @@ from typing import Any, Final
 import aiohttp
 import structlog
 
+from services.core.aws import aws_client
 from services.core.config import SchedulerSettings
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.rest import DiscordRest
-from services.core.errors import EnqueueError
+from services.core.discord.snowflake import is_snowflake
+from services.core.errors import DeliveryFailed, EnqueueError, NoWebhook, TaskError
 from services.core.events import NOTIFICATION, SOURCE
 from services.core.jobs import TaskJob
 from services.core.logs import configure_logging, flush_logs
-from services.core.queue import JobQueue, aws_client, sqs_client
+from services.core.queue import JobQueue, sqs_client
 from services.core.servers import ServerConfig
-from services.scheduler.delivery import NoWebhook, WebhookDelivery, describe_failure
-from services.scheduler.errors import DeliveryFailed, MalformedEvent, SchedulerError
-from services.scheduler.tasks import TaskContext, TaskRegistry
+from services.core.tasks import TaskContext, TaskRegistry
+from services.core.webhooks import WebhookDelivery, describe_failure
+from services.scheduler.errors import MalformedEvent, SchedulerError
 
 log = structlog.get_logger("scheduler")
 
 SCHEDULED_TASK: Final = "scheduled_task"
-_SNOWFLAKE: Final = re.compile(r"^[0-9]{15,21}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ def parse(event: Any) -> ScheduledTask | Notification:
         content, guild_id = detail.get("content"), detail.get("guild_id")
         if not isinstance(content, str) or not content.strip():
             raise MalformedEvent("notification without content")
-        if guild_id is not None and not (isinstance(guild_id, str) and _SNOWFLAKE.match(guild_id)):
+        if guild_id is not None and not is_snowflake(guild_id):
             raise MalformedEvent("notification guild_id is not a server id")
         return Notification(content, guild_id)
     raise MalformedEvent(
@@ -141,7 +141,7 @@ async def dispatch(
                     raise DeliveryFailed(
                         {parsed.guild_id or "default": describe_failure(exc)}
                     ) from None
-    except SchedulerError as exc:
+    except (SchedulerError, TaskError) as exc:
         log.error(
             "scheduled_event",
             outcome="failed",

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 import structlog
 
+from services.core.aws import aws_client
 from services.core.bot import Registry
 from services.core.bot.context import Resources
 from services.core.config import WorkerSettings
@@ -21,9 +22,9 @@ from services.core.discord.rest import DiscordRest, RetryPolicy
 from services.core.errors import ConfigError
 from services.core.events import EventBus
 from services.core.logs import configure_logging, flush_logs
-from services.core.queue import aws_client, sqs_client
+from services.core.queue import sqs_client
 from services.core.servers import ServerConfig
-from services.scheduler.tasks import TaskRegistry
+from services.core.tasks import TaskRegistry
 from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.idempotency import DynamoLedger, Ledger, NoLedger
 from services.worker.protection import TaskProtection

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
+from services.core.aws import AWS_ERRORS, error_code
 from services.core.config import WorkerSettings
 from services.worker.protection import NoProtection
 from services.worker.runner import Verdict
@@ -119,8 +119,8 @@ class Consumer:
                 VisibilityTimeout=self._settings.visibility_timeout,
                 MessageSystemAttributeNames=["ApproximateReceiveCount"],
             )
-        except (BotoCoreError, ClientError) as exc:
-            log.warning("receive_failed", error=type(exc).__name__, detail=str(exc))
+        except AWS_ERRORS as exc:
+            log.warning("receive_failed", error=error_code(exc), detail=str(exc))
             await asyncio.sleep(RECEIVE_ERROR_BACKOFF)
             return []
         messages: list[dict[str, Any]] = response.get("Messages", [])
@@ -170,15 +170,15 @@ class Consumer:
                     ReceiptHandle=handle,
                     VisibilityTimeout=self._settings.visibility_timeout,
                 )
-            except (BotoCoreError, ClientError) as exc:
-                log.warning("heartbeat_failed", message_id=message_id, error=type(exc).__name__)
+            except AWS_ERRORS as exc:
+                log.warning("heartbeat_failed", message_id=message_id, error=error_code(exc))
 
     async def _delete(self, handle: str, message_id: str) -> None:
         try:
             await self._sqs.delete_message(QueueUrl=self._settings.queue_url, ReceiptHandle=handle)
-        except (BotoCoreError, ClientError) as exc:
+        except AWS_ERRORS as exc:
             # The job is done; the message comes back and the job runs again (at least once).
-            log.error("delete_failed", message_id=message_id, error=type(exc).__name__)
+            log.error("delete_failed", message_id=message_id, error=error_code(exc))
 
     async def _release(self, handle: str, message_id: str) -> None:
         if await self._hide(handle, message_id, 0):
@@ -193,8 +193,8 @@ class Consumer:
                 # SQS caps a message's visibility timeout at 12 hours.
                 VisibilityTimeout=min(seconds, 43200),
             )
-        except (BotoCoreError, ClientError) as exc:
-            log.warning("visibility_change_failed", message_id=message_id, error=type(exc).__name__)
+        except AWS_ERRORS as exc:
+            log.warning("visibility_change_failed", message_id=message_id, error=error_code(exc))
             return False
         return True
 

@@ -33,7 +33,8 @@ from enum import Enum
 from typing import Any, Final, Protocol
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
+
+from services.core.aws import AWS_ERRORS, error_code
 
 log = structlog.get_logger("worker.idempotency")
 
@@ -117,14 +118,11 @@ class DynamoLedger:
                     ":now": {"N": str(now)},
                 },
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-                log.warning("ledger_unavailable", error=_code(exc))
+        except AWS_ERRORS as exc:
+            if error_code(exc) != _CONDITION_FAILED:
+                log.warning("ledger_unavailable", error=error_code(exc))
                 return Claim(ClaimState.UNAVAILABLE)
             return await self._existing(job_id, now)
-        except BotoCoreError as exc:
-            log.warning("ledger_unavailable", error=type(exc).__name__)
-            return Claim(ClaimState.UNAVAILABLE)
         return Claim(ClaimState.ACQUIRED)
 
     async def _existing(self, job_id: str, now: int) -> Claim:
@@ -134,8 +132,8 @@ class DynamoLedger:
                     TableName=self._table, Key={"id": {"S": job_id}}, ConsistentRead=True
                 )
             ).get("Item")
-        except (BotoCoreError, ClientError) as exc:
-            log.warning("ledger_unavailable", error=type(exc).__name__)
+        except AWS_ERRORS as exc:
+            log.warning("ledger_unavailable", error=error_code(exc))
             return Claim(ClaimState.UNAVAILABLE)
         if item is None:  # released between our put and our read: try again soon
             return Claim(ClaimState.BUSY, retry_in=1)
@@ -174,9 +172,9 @@ class DynamoLedger:
                     ":in_progress": {"S": IN_PROGRESS},
                 },
             )
-        except (BotoCoreError, ClientError) as exc:
+        except AWS_ERRORS as exc:
             # It lapses by itself within the lock time; nothing is lost.
-            log.warning("ledger_release_failed", job_id=job_id, error=type(exc).__name__)
+            log.warning("ledger_release_failed", job_id=job_id, error=error_code(exc))
 
     async def _update(
         self,
@@ -195,9 +193,5 @@ class DynamoLedger:
                 ExpressionAttributeNames={"#o": "owner", **(names or {})},
                 ExpressionAttributeValues={":owner": {"S": self._owner}, **values},
             )
-        except (BotoCoreError, ClientError) as exc:
-            log.warning("ledger_update_failed", job_id=job_id, error=type(exc).__name__)
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+        except AWS_ERRORS as exc:
+            log.warning("ledger_update_failed", job_id=job_id, error=error_code(exc))

@@ -28,8 +28,8 @@ from services.core.discord.models import Message
 from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.errors import JobFormatError
 from services.core.jobs import Job, TaskJob, decode_any
-from services.scheduler.delivery import WebhookApi, WebhookDelivery
-from services.scheduler.tasks import TaskContext, TaskRegistry
+from services.core.tasks import TaskContext, TaskRegistry
+from services.core.webhooks import WebhookApi, WebhookDelivery
 from services.worker.idempotency import ClaimState, Ledger, NoLedger
 
 log = structlog.get_logger("worker.runner")

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from devtools import interactions
+from devtools.standin import schemas
 from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from services.core.jobs import Job
 from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
-from tests.fakes.discord import schemas
 
 EPHEMERAL = 64
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import pytest
 
+from devtools.standin import schemas
 from services.core.bot import (
     Attachment,
     Channel,
@@ -19,7 +20,6 @@ from services.core.bot import (
 )
 from services.core.bot.errors import CommandDefinitionError, OptionValueError, UnknownCommandError
 from services.core.discord.models import Permissions
-from tests.fakes.discord import schemas
 
 
 def build() -> Registry:

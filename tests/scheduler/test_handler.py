@@ -11,11 +11,12 @@ import pytest
 
 from devtools.aws import client
 from services.commands.daily_reminder import DEFAULT_TEXT
+from services.core.aws import aws_client
 from services.core.config import SchedulerSettings, Secret
+from services.core.errors import DeliveryFailed, UnknownTask
 from services.core.events import EventBus
-from services.core.queue import aws_client
 from services.core.servers import ServerConfig
-from services.scheduler.errors import DeliveryFailed, MalformedEvent, UnknownTask
+from services.scheduler.errors import MalformedEvent
 from services.scheduler.handler import dispatch
 from tests.conftest import ROOT, base_env
 
@@ -192,7 +193,7 @@ def test_the_lambda_entry_point_runs_without_pynacl_and_reports_failures(
 async def test_a_long_task_is_handed_to_the_worker_and_runs_there(
     moto, queues, table, discord, prefix, settings, sqs
 ):
-    from services.scheduler.tasks import TaskContext, TaskRegistry
+    from services.core.tasks import TaskContext, TaskRegistry
     from tests.worker.test_end_to_end import queue_depth, running_worker
 
     long_tasks = TaskRegistry()

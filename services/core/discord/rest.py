@@ -32,6 +32,7 @@ from services.core.discord.ratelimits import (
     RateLimiter,
 )
 from services.core.discord.routes import Route
+from services.core.discord.snowflake import is_snowflake
 
 log = structlog.get_logger("discord.rest")
 
@@ -273,13 +274,13 @@ class DiscordRest:
                 await asyncio.sleep(delay)
 
 
-_WEBHOOK_PATH: Final = re.compile(r"/webhooks/([0-9]{15,21})/([A-Za-z0-9_\-]{20,100})/?$")
+_WEBHOOK_PATH: Final = re.compile(r"/webhooks/([0-9]+)/([A-Za-z0-9_\-]{20,100})/?$")
 
 
 def parse_webhook_url(url: Secret) -> tuple[str, str]:
     """The id and token of a Discord webhook URL (…/api/webhooks/{id}/{token})."""
     match = _WEBHOOK_PATH.search(url.reveal().split("?", 1)[0])
-    if match is None:
+    if match is None or not is_snowflake(match.group(1)):
         raise ValueError("not a Discord webhook URL")
     return match.group(1), match.group(2)
 

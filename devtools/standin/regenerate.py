@@ -1,6 +1,6 @@
 """Regenerate ``discord-requests.json`` from Discord's OpenAPI description.
 
-    python tests/schemas/regenerate.py path/to/openapi.json
+    python devtools/standin/regenerate.py path/to/openapi.json
 
 The source is ``specs/openapi.json`` of the public repository discord/discord-api-spec
 (MIT licence). We keep only the request bodies of the operations our code calls, with every
@@ -85,7 +85,7 @@ def extract(spec: dict[str, Any]) -> dict[str, Any]:
         "about": (
             "Request-body schemas from Discord's OpenAPI description (discord/discord-api-spec, "
             "specs/openapi.json, MIT licence), cut down to the operations this project calls. "
-            "Regenerate with tests/schemas/regenerate.py."
+            "Regenerate with devtools/standin/regenerate.py."
         ),
         "source_version": spec.get("info", {}).get("version"),
         "corrections": [

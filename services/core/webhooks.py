@@ -9,14 +9,11 @@ from typing import Any, Final, Protocol
 from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.models import Message
+from services.core.errors import NoWebhook
 from services.core.servers import ServerConfig
 
 DEFAULT_TARGET: Final = "default"
 UNKNOWN_WEBHOOK: Final = 10015
-
-
-class NoWebhook(Exception):  # noqa: N818
-    pass
 
 
 class WebhookApi(Protocol):

@@ -15,13 +15,13 @@ from devtools.local import DEV_APPLICATION_ID, print_event
 
 
 async def serve() -> None:
-    from tests.fakes.discord import FakeDiscord
+    from devtools.standin import DiscordStandIn
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    async with FakeDiscord(
+    async with DiscordStandIn(
         application_id=os.environ.get("DISCORD_APPLICATION_ID", DEV_APPLICATION_ID),
         bot_token=os.environ.get("DISCORD_BOT_TOKEN"),
         on_event=print_event,

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from services.scheduler.delivery import WebhookDelivery
-from services.scheduler.errors import UnknownTask
+from services.core.errors import UnknownTask
+from services.core.webhooks import WebhookDelivery
 
 TaskHandler = Callable[["TaskContext"], Awaitable[None]]
 T = TypeVar("T", bound=TaskHandler)

@@ -1,8 +1,9 @@
-"""A fake Discord REST API on loopback (aiohttp), for the tests and for ``make run``.
+"""The Discord stand-in: Discord's REST API on loopback (aiohttp), for ``make run``, compose
+and the tests.
 
 It answers like Discord (message objects, rate-limit headers, Discord's error bodies) and
 checks every request body against the request schemas from Discord's OpenAPI description
-(``tests/schemas/discord-requests.json``). A body that fails the schema gets Discord's
+(``schemas.py``). A body that fails the schema gets Discord's
 400 "Invalid Form Body" and is recorded in ``violations``, which the test fixtures assert empty.
 
 Faults are injected, never patched in: ``fail(...)`` queues 429s, 5xx or slow answers for the
@@ -13,24 +14,19 @@ do after 15 minutes.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
-import json
 import random
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Self
 
 from aiohttp import web
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "discord-requests.json"
+from devtools.standin.schemas import schemas
+
 # Discord's JSON error codes (Discord docs, "Opcodes and Status Codes").
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_MESSAGE = 10008
@@ -77,48 +73,6 @@ class InteractionState:
     expired: bool = False
 
 
-class Schemas:
-    def __init__(self, path: Path = SCHEMAS) -> None:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        resource: Resource[Any] = DRAFT202012.create_resource(
-            {"components": document["components"]}
-        )
-        self._registry: Registry[Any] = Registry().with_resource("urn:discord", resource)
-        self._validators: dict[str, Draft202012Validator] = {}
-        for op_id, op in document["operations"].items():
-            if op["schema"] is None:
-                continue
-            schema = _rebase(op["schema"])
-            self._validators[op_id] = Draft202012Validator(schema, registry=self._registry)
-
-    def errors(self, operation: str, body: Any) -> list[str]:
-        validator = self._validators.get(operation)
-        if validator is None:
-            return [] if body is None else [f"{operation} takes no body"]
-        return [
-            f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message[:200]}"
-            for e in validator.iter_errors(body)
-        ]
-
-
-@functools.cache
-def schemas() -> Schemas:
-    """The request schemas, loaded once per process."""
-    return Schemas()
-
-
-def _rebase(node: Any) -> Any:
-    """Point the operation schema's local ``#/components`` refs at the shared resource."""
-    if isinstance(node, dict):
-        return {
-            k: ("urn:discord" + v if k == "$ref" and v.startswith("#/") else _rebase(v))
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_rebase(v) for v in node]
-    return node
-
-
 _RECORD = web.RequestKey("record", Recorded)
 _ids = itertools.count(int(time.time() * 1000) << 22)
 
@@ -131,8 +85,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class FakeDiscord:
-    """Start with ``async with FakeDiscord(...) as fake``; ``fake.url`` is the API base URL."""
+class DiscordStandIn:
+    """Start with ``async with DiscordStandIn(...) as fake``; ``fake.url`` is the API base URL."""
 
     def __init__(
         self,
@@ -237,7 +191,7 @@ class FakeDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         self.url = f"http://{self._host}:{port}/api/v10"
         return self
 

@@ -1,0 +1,30 @@
+"""Discord ids (snowflakes): the one check that a value is one, and what it tells.
+
+A snowflake is an unsigned 64-bit integer sent as a decimal string (Discord docs, "Snowflakes";
+the OpenAPI's ``SnowflakeType`` is ``^(0|[1-9][0-9]*)$``). Its top 42 bits are milliseconds
+since Discord's epoch, the first second of 2015.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+
+DISCORD_EPOCH_MS: Final = 1_420_070_400_000
+_MAX: Final = 2**64 - 1
+_MAX_DIGITS: Final = len(str(_MAX))
+
+
+def is_snowflake(value: object) -> bool:
+    """Whether ``value`` is a snowflake as Discord sends it: a string of decimal digits, no
+    leading zero, within 64 bits. Safe to put in a URL path or an SSM parameter name."""
+    if not isinstance(value, str) or not 0 < len(value) <= _MAX_DIGITS:
+        return False
+    if not (value.isascii() and value.isdigit()) or (value[0] == "0" and value != "0"):
+        return False
+    return int(value) <= _MAX
+
+
+def created_at(snowflake: str) -> datetime:
+    """When the object with this id was created (UTC)."""
+    return datetime.fromtimestamp(((int(snowflake) >> 22) + DISCORD_EPOCH_MS) / 1000, UTC)
