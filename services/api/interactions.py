@@ -20,10 +20,10 @@ from services.core.bot import CommandContext, Registry
 from services.core.bot.context import as_message
 from services.core.bot.errors import OptionValueError, UnknownCommandError
 from services.core.discord.errors import InvalidSignature, MalformedInteraction
+from services.core.discord.messages import Message
 from services.core.discord.models import (
     Interaction,
     InteractionType,
-    Message,
     MessageFlags,
     ResponseType,
 )

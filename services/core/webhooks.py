@@ -8,7 +8,7 @@ from typing import Any, Final, Protocol
 
 from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError
-from services.core.discord.models import Message
+from services.core.discord.messages import Message
 from services.core.errors import NoWebhook
 from services.core.servers import ServerConfig
 

@@ -24,7 +24,7 @@ from services.core.discord.errors import (
     ReplyUnreachable,
     ServerError,
 )
-from services.core.discord.models import Message
+from services.core.discord.messages import Message
 from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.errors import JobFormatError
 from services.core.jobs import Job, TaskJob, decode_any

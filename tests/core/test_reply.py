@@ -8,7 +8,8 @@ import aiohttp
 
 from devtools import interactions
 from services.core.config import Secret
-from services.core.discord.models import Interaction, Message
+from services.core.discord.messages import Message
+from services.core.discord.models import Interaction
 from services.core.discord.reply import (
     LEARN_BEFORE_EXPIRY,
     TOKEN_LIFETIME,

@@ -12,7 +12,7 @@ from devtools.aws import free_port
 from devtools.interactions import interaction_token
 from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError, RateLimitedError, ServerError
-from services.core.discord.models import Message
+from services.core.discord.messages import Message
 from services.core.discord.rest import DiscordRest, RetryPolicy
 from tests.conftest import APPLICATION_ID, BOT_TOKEN
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from services.core.bot.errors import NotConfiguredError
-from services.core.discord.models import Interaction, Message, Permissions
+from services.core.discord.messages import Message
+from services.core.discord.models import Interaction, Permissions
 
 if TYPE_CHECKING:
     from services.core.events import EventBus

@@ -3,8 +3,11 @@
 DiscordError
 ├── InvalidSignature       a request to our endpoint is not signed by Discord (-> 401)
 ├── MalformedInteraction   signed, but not an interaction we can read (-> 400)
+├── InvalidComponent       a component, modal or message Discord would refuse (also ValueError)
+├── ReplyUnreachable       a job's reply can no longer be delivered (ephemeral past its token)
 └── DiscordHTTPError       Discord's REST API refused a request
     ├── RateLimitedError   429 that we gave up waiting on
+    │   └── RequestsSuspended   not sent: too many refusals lately (Cloudflare's ban is near)
     └── ServerError        5xx or connection failure after the retries ran out
 """
 
@@ -27,6 +30,15 @@ class MalformedInteraction(DiscordError):  # noqa: N818
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"malformed interaction: {reason}")
+
+
+class InvalidComponent(DiscordError, ValueError):  # noqa: N818
+    """Raised where the component is built, naming what is wrong."""
+
+    def __init__(self, what: str, problem: str) -> None:
+        self.what = what
+        self.problem = problem
+        super().__init__(f"{what}: {problem}")
 
 
 class DiscordHTTPError(DiscordError):

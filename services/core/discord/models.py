@@ -12,10 +12,6 @@ from typing import Any, Final
 
 from services.core.discord.errors import MalformedInteraction
 
-# Discord docs, "Message Resource": content is at most 2,000 characters, at most 10 embeds.
-MAX_CONTENT_LENGTH: Final = 2000
-MAX_EMBEDS: Final = 10
-
 
 class InteractionType(IntEnum):
     PING = 1
@@ -132,36 +128,3 @@ class Interaction:
             return Permissions(int(member.get("permissions", "0")))
         except (TypeError, ValueError):
             return Permissions(0)
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A message we send: an interaction reply, an edit or a follow-up."""
-
-    content: str | None = None
-    embeds: tuple[dict[str, Any], ...] = ()
-    ephemeral: bool = False
-    # Discord's default for interaction replies is users only; we say it explicitly so text
-    # from users can never ping @everyone or a role through us.
-    allowed_mentions: dict[str, Any] = field(default_factory=lambda: {"parse": ["users"]})
-
-    def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"allowed_mentions": self.allowed_mentions}
-        if self.content is not None:
-            body["content"] = truncate(self.content)
-        if self.embeds:
-            body["embeds"] = list(self.embeds[:MAX_EMBEDS])
-        if self.ephemeral:
-            body["flags"] = int(MessageFlags.EPHEMERAL)
-        return body
-
-    def channel_payload(self) -> dict[str, Any]:
-        """For the bot-token channel routes, where a message cannot be ephemeral."""
-        body = self.payload()
-        body.pop("flags", None)
-        return body
-
-
-def truncate(text: str, limit: int = MAX_CONTENT_LENGTH) -> str:
-    """Cut text to Discord's limit, marking the cut, rather than have Discord refuse it."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,7 +18,8 @@ from typing import Any, Final, Protocol
 import structlog
 
 from services.core.discord.errors import DiscordHTTPError, ReplyUnreachable, token_expired
-from services.core.discord.models import Interaction, Message
+from services.core.discord.messages import Message
+from services.core.discord.models import Interaction
 
 log = structlog.get_logger("discord.reply")
 

@@ -25,7 +25,7 @@ from services.core.discord.errors import (
     RequestsSuspended,
     ServerError,
 )
-from services.core.discord.models import Message
+from services.core.discord.messages import Message
 from services.core.discord.ratelimits import (
     GLOBAL_HEADER,
     RETRY_AFTER_HEADER,
