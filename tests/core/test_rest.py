@@ -50,7 +50,13 @@ async def test_edit_original_sends_a_schema_valid_body(discord, session):
     sent = await rest.edit_original(t, Message(content="hello", ephemeral=True))
     assert sent["content"] == "hello"
     assert discord.state(t).edits == [
-        {"content": "hello", "allowed_mentions": {"parse": ["users"]}, "flags": 64}
+        {
+            "content": "hello",
+            "allowed_mentions": {"parse": ["users"]},
+            "embeds": [],
+            "components": [],
+            "flags": 64,
+        }
     ]
 
 
