@@ -23,7 +23,7 @@ from devtools import aws, interactions
 from devtools.aws import JobQueues
 from devtools.standin import DiscordStandIn
 from services.api.app import create_app
-from services.core.bot import Registry
+from services.core.bot import Router
 from services.core.config import ApiSettings, WorkerSettings
 
 APPLICATION_ID = "100000000000000000"
@@ -154,12 +154,12 @@ class Api:
 
 @asynccontextmanager
 async def serve_api(
-    settings: ApiSettings, key: SigningKey, *, registry: Registry | None = None
+    settings: ApiSettings, key: SigningKey, *, router: Router | None = None
 ) -> AsyncIterator[Api]:
     """Our Starlette app on a real uvicorn socket, in this event loop."""
     port = aws.free_port()
     config = uvicorn.Config(
-        create_app(settings, registry=registry),
+        create_app(settings, router=router),
         host="127.0.0.1",
         port=port,
         log_config=None,

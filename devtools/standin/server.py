@@ -1,99 +1,96 @@
 """The Discord stand-in: Discord's REST API on loopback (aiohttp), for ``make run``, compose
-and the tests.
+and the tests; and Discord's side of an interaction, delivered to the bot's endpoint.
 
 It answers like Discord (message objects, rate-limit headers, Discord's error bodies) and
 checks every request body against the request schemas from Discord's OpenAPI description
-(``schemas.py``). A body that fails the schema gets Discord's
-400 "Invalid Form Body" and is recorded in ``violations``, which the test fixtures assert empty.
+(``schemas.py``), a multipart body's ``payload_json`` included (``multipart.py``). A body that
+fails the schema, or whose ``attachments`` and uploaded ``files[n]`` parts do not name each
+other, gets Discord's 400 "Invalid Form Body" and is recorded in ``violations``, which the
+test fixtures assert empty; so is a file over Discord's 10 MiB (413).
 
 Faults are injected, never patched in: ``fail(...)`` queues 429s, 5xx or slow answers for the
 next matching requests, and ``expire(token)`` makes an interaction token behave as Discord's
 do after 15 minutes.
+
+``connect(url, key)`` then ``interact(payload)`` plays Discord towards the bot
+(``delivery.py``): the interaction goes signed, the answer is checked and applied to the
+stand-in's state (``state.py``), so later edits of ``@original`` land where Discord would put
+them. ``POST /_fake/interactions`` does the same for another process (``devtools.send``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Final, Self
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
+from nacl.signing import SigningKey
 
+from devtools.standin.channels import BotRoutes
+from devtools.standin.delivery import (
+    ANSWER_OPERATION,
+    Endpoint,
+    InteractionResult,
+    NotConnectedError,
+    apply_answer,
+    check_answer,
+    deliver,
+)
+from devtools.standin.multipart import (
+    MULTIPART,
+    InvalidPayloadJson,
+    read_form,
+    upload_problems,
+)
+from devtools.standin.refusals import (
+    INVALID_JSON,
+    INVALID_WEBHOOK_TOKEN,
+    REQUEST_TOO_LARGE,
+    UNKNOWN_WEBHOOK,
+    Fault,
+    error,
+    invalid_form_body,
+    random_fault,
+    rate_limited,
+    unknown_message,
+)
 from devtools.standin.schemas import schemas
+from devtools.standin.state import (
+    DEFAULT_CONTENT_TYPE,
+    RECORD,
+    DiscordState,
+    InteractionState,
+    Recorded,
+    snowflake,
+)
 
-# Discord's JSON error codes (Discord docs, "Opcodes and Status Codes").
-UNKNOWN_WEBHOOK = 10015
-UNKNOWN_MESSAGE = 10008
-INVALID_FORM_BODY = 50035
-INVALID_WEBHOOK_TOKEN = 50027
-
-
-@dataclass
-class Fault:
-    """What to do instead of answering normally, for the next ``times`` matching requests."""
-
-    status: int = 500
-    times: int = 1
-    retry_after: float = 0.1
-    is_global: bool = False
-    scope: str = "user"
-    delay: float = 0.0
-    route: str | None = None  # a substring of "METHOD /path template"
-
-    def matches(self, key: str) -> bool:
-        return self.route is None or self.route in key
+# The stand-in's own routes, not Discord's: never recorded, never faulted.
+FAKE_PREFIX: Final = "/_fake/"
 
 
-@dataclass
-class Recorded:
-    method: str
-    route: str
-    path: str
-    body: Any
-    at: float
-    token: str | None = None
-    status: int = 0
-
-
-@dataclass
-class InteractionState:
-    application_id: str
-    token: str
-    original: dict[str, Any] | None = None
-    edits: list[dict[str, Any]] = field(default_factory=list)
-    followups: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Edits of the original made later through the channel endpoint, with the bot token.
-    bot_edits: list[dict[str, Any]] = field(default_factory=list)
-    expired: bool = False
-
-
-_RECORD = web.RequestKey("record", Recorded)
-_ids = itertools.count(int(time.time() * 1000) << 22)
-
-
-def snowflake() -> str:
-    return str(next(_ids))
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+EventHandler = Callable[[str, Recorded, dict[str, Any] | None], None]
 
 
 class DiscordStandIn:
-    """Start with ``async with DiscordStandIn(...) as fake``; ``fake.url`` is the API base URL."""
+    """Start with ``async with DiscordStandIn(...) as fake``; ``fake.url`` is the API base URL.
+
+    ``on_event(kind, record, message)`` is called for what the bot did (``edit_original``,
+    ``followup``, ``bot_post``…) and for answers applied to delivered interactions
+    (``reply``, ``deferred``, ``update``, ``modal``, ``autocomplete``, or ``failed``).
+    """
 
     def __init__(
         self,
         *,
         application_id: str,
         bot_token: str | None = None,
-        on_event: Callable[[str, Recorded, dict[str, Any] | None], None] | None = None,
+        on_event: EventHandler | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         chaos: float = 0.0,
@@ -104,13 +101,11 @@ class DiscordStandIn:
         self.on_event = on_event
         self._host, self._port = host, port
         self._schemas = schemas()
+        self.store = DiscordState(application_id)
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
-        self.interactions: dict[str, InteractionState] = {}
+        self.deliveries: list[InteractionResult] = []
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
-        # Every message by id, and which interaction's original each one is.
-        self.messages: dict[str, dict[str, Any]] = {}
-        self._original_of: dict[str, str] = {}
         self.channel_posts: dict[str, list[dict[str, Any]]] = {}
         # Channel webhooks (not interaction ones): id -> token, channel, and whether deleted.
         self.webhooks: dict[str, dict[str, Any]] = {}
@@ -125,8 +120,33 @@ class DiscordStandIn:
         self.bucket_remaining = 4
         self.bucket_reset_after = 0.05
         self._changed = asyncio.Condition()
+        self._notifying: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._endpoint: Endpoint | None = None
         self.url = ""
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> dict[str, dict[str, Any]]:
+        """Every message by id."""
+        return self.store.messages
+
+    @property
+    def interactions(self) -> dict[str, InteractionState]:
+        return self.store.interactions
+
+    def state(self, token: str) -> InteractionState:
+        return self.store.state(token)
+
+    def edits(self, token: str) -> list[str | None]:
+        return [e.get("content") for e in self.store.state(token).edits]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds after some request; fail after ``timeout``."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(predicate)
 
     # -- control ---------------------------------------------------------------------------
 
@@ -135,16 +155,15 @@ class DiscordStandIn:
         self.faults.append(injected)
         return injected
 
+    def expire(self, token: str) -> None:
+        self.store.state(token).expired = True
+
     def create_webhook(self, channel_id: str) -> str:
         """A channel webhook, as a server admin would create one; returns its URL."""
         ident = snowflake()
         token = secrets.token_urlsafe(51)
         self.webhooks[ident] = {"token": token, "channel_id": channel_id, "deleted": False}
         return f"{self.url}/webhooks/{ident}/{token}"
-
-    async def _admin_create_webhook(self, request: web.Request) -> web.Response:
-        body = request[_RECORD].body or {}
-        return web.json_response({"url": self.create_webhook(str(body.get("channel_id", "0")))})
 
     def delete_webhook(self, url: str) -> None:
         self.webhooks[url.rstrip("/").rsplit("/", 2)[1]]["deleted"] = True
@@ -153,19 +172,57 @@ class DiscordStandIn:
         ident = url.rstrip("/").rsplit("/", 2)[1]
         return [m.get("content") for m in self.webhook_posts.get(ident, [])]
 
-    def expire(self, token: str) -> None:
-        self._state(token).expired = True
+    # -- Discord's side of an interaction --------------------------------------------------
 
-    def state(self, token: str) -> InteractionState:
-        return self._state(token)
+    def connect(self, interactions_url: str, signing_key: SigningKey) -> None:
+        """Deliver interactions to ``interactions_url``, signed with ``signing_key``: the bot
+        must know ``signing_key.verify_key`` as Discord's public key."""
+        self._endpoint = Endpoint(interactions_url, signing_key)
 
-    def edits(self, token: str) -> list[str | None]:
-        return [e.get("content") for e in self._state(token).edits]
+    async def interact(self, payload: dict[str, Any]) -> InteractionResult:
+        """Send ``payload`` to the bot as Discord would, and apply its answer as Discord would.
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` holds after some request; fail after ``timeout``."""
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(predicate)
+        An answer Discord would refuse (not a 200, not the schema, not a type this interaction
+        takes) is applied to nothing; a refused 200 is recorded in ``violations``.
+        """
+        if self._endpoint is None or self._session is None:
+            raise NotConnectedError
+        sent = await deliver(self._session, self._endpoint, payload)
+        result = check_answer(self._schemas, self.store, payload, sent)
+        self.violations.extend(f"{ANSWER_OPERATION}: {p}" for p in result.violations)
+        self.deliveries.append(result)
+        record = Recorded(
+            "POST",
+            "POST /interactions",
+            urlsplit(self._endpoint.url).path,
+            payload,
+            time.monotonic(),
+            token=payload.get("token"),
+            status=result.status,
+        )
+        if result.accepted:
+            applied = apply_answer(self.store, payload, result.response, result.files)
+            if applied is not None:
+                self._emit_record(applied[0], record, applied[1])
+        else:
+            self._emit_record("failed", record, None)
+        await self._notify()
+        return result
+
+    async def _fake_interaction(self, request: web.Request) -> web.Response:
+        try:
+            payload = await request.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            return web.json_response(
+                {"error": "the body must be an interaction payload: a JSON object"}, status=400
+            )
+        try:
+            result = await self.interact(payload)
+        except NotConnectedError as exc:
+            return web.json_response({"error": str(exc)}, status=409)
+        return web.json_response(result.summary())
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -176,92 +233,109 @@ class DiscordStandIn:
         app.router.add_get(tpl + "/messages/@original", self._get_original)
         app.router.add_delete(tpl + "/messages/@original", self._delete_original)
         app.router.add_post(tpl, self._followup)
+        app.router.add_get(tpl + "/messages/{message_id}", self._get_followup)
         app.router.add_patch(tpl + "/messages/{message_id}", self._edit_followup)
-        app.router.add_patch(
-            "/api/v10/channels/{channel_id}/messages/{message_id}", self._edit_channel_message
-        )
-        app.router.add_post("/api/v10/channels/{channel_id}/messages", self._post_channel_message)
-        app.router.add_put("/api/v10/applications/{application_id}/commands", self._commands)
-        app.router.add_put(
-            "/api/v10/applications/{application_id}/guilds/{guild_id}/commands", self._commands
-        )
-        # Not Discord's: lets a separate process (compose's init) create channel webhooks.
-        app.router.add_post("/_fake/webhooks", self._admin_create_webhook)
+        app.router.add_delete(tpl + "/messages/{message_id}", self._delete_followup)
+        BotRoutes(self).add_to(app.router, "/api/v10")
+        # Not Discord's: lets a separate process (compose's init) create channel webhooks,
+        # deliver interactions (devtools.send), and a browser show uploaded files.
+        app.router.add_post(FAKE_PREFIX + "webhooks", self._admin_create_webhook)
+        app.router.add_post(FAKE_PREFIX + "interactions", self._fake_interaction)
+        app.router.add_get(FAKE_PREFIX + "attachments/{attachment_id}/{filename}", self._file)
+        self._session = aiohttp.ClientSession()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.url = f"http://{self._host}:{port}/api/v10"
+        root = f"http://{self._host}:{port}"
+        self.url = root + "/api/v10"
+        self.store.files_url = root + FAKE_PREFIX + "attachments"
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        try:
+            if self._runner is not None:
+                await self._runner.cleanup()
+        finally:
+            if self._session is not None:
+                await self._session.close()
 
     # -- plumbing --------------------------------------------------------------------------
-
-    def _state(self, token: str) -> InteractionState:
-        return self.interactions.setdefault(token, InteractionState(self.application_id, token))
 
     @web.middleware
     async def _middleware(
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
+        if request.path.startswith(FAKE_PREFIX):
+            response: web.StreamResponse = await handler(request)
+            return response
         resource = request.match_info.route.resource
         template = resource.canonical if resource is not None else request.path
         key = f"{request.method} {template.removeprefix('/api/v10')}"
-        body: Any = None
-        if request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError:
-                return _error(400, 50109, "The request body contains invalid JSON.")
         record = Recorded(
             request.method,
             key,
             request.path,
-            body,
+            None,
             time.monotonic(),
             token=request.match_info.get("token"),
         )
         self.requests.append(record)
-        request[_RECORD] = record
+        request[RECORD] = record
+        if (refused := await self._read_body(request, record)) is not None:
+            return self._finish(record, refused)
         fault = next((f for f in self.faults if f.matches(key)), None)
         if fault is not None:
             fault.times -= 1
             if fault.times <= 0:
                 self.faults.remove(fault)
         elif self.chaos and self._rng.random() < self.chaos:
-            fault = self._random_fault()
+            fault = random_fault(self._rng)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status == 429:
-                return self._finish(record, _rate_limited(fault))
+                return self._finish(record, rate_limited(fault))
             if fault.status >= 400:
-                return self._finish(record, _error(fault.status, 0, f"{fault.status}: injected"))
+                return self._finish(record, error(fault.status, 0, f"{fault.status}: injected"))
         if request.match_info.get("application_id") not in (
             None,
             self.application_id,
             *self.webhooks,
         ):
-            return self._finish(record, _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook"))
-        response = await handler(request)
-        return self._finish(record, response)
+            return self._finish(record, error(404, UNKNOWN_WEBHOOK, "Unknown Webhook"))
+        return self._finish(record, await handler(request))
 
-    def _random_fault(self) -> Fault:
-        rng = self._rng
-        return rng.choice(
-            [
-                Fault(status=429, retry_after=round(rng.uniform(0.05, 0.3), 3)),
-                Fault(status=429, retry_after=0.1, is_global=True, scope="global"),
-                Fault(status=500),
-                Fault(status=502),
-                Fault(status=503),
-                Fault(status=200, delay=round(rng.uniform(0.2, 1.0), 3)),
-            ]
-        )
+    async def _read_body(self, request: web.Request, record: Recorded) -> web.Response | None:
+        """Fill ``record`` with the body (JSON, or multipart's payload_json and files), or
+        refuse it as Discord would."""
+        if not request.can_read_body:
+            return None
+        if request.content_type != MULTIPART:
+            try:
+                record.body = await request.json()
+            except ValueError:
+                return error(400, INVALID_JSON, "The request body contains invalid JSON.")
+            return None
+        try:
+            form = await read_form(await request.multipart())
+        except InvalidPayloadJson:
+            return error(400, INVALID_JSON, "The request body contains invalid JSON.")
+        except ValueError as exc:  # no boundary, a broken part: aiohttp's words for it
+            self.violations.append(f"{record.route}: not a readable multipart body ({exc})")
+            return invalid_form_body([f"(body): {exc}"])
+        record.body, record.files = form.payload, list(form.files)
+        if form.too_large:
+            self.violations.extend(
+                f"{record.route}: {name} is {size} bytes, over Discord's limit"
+                for name, size in form.too_large
+            )
+            return error(413, REQUEST_TOO_LARGE, "Request entity too large")
+        if form.problems:
+            self.violations.extend(f"{record.route}: {p}" for p in form.problems)
+            return invalid_form_body(list(form.problems))
+        return None
 
     def _finish(self, record: Recorded, response: web.StreamResponse) -> web.StreamResponse:
         record.status = response.status
@@ -270,216 +344,192 @@ class DiscordStandIn:
         response.headers.setdefault("X-RateLimit-Limit", "5")
         response.headers.setdefault("X-RateLimit-Remaining", str(self.bucket_remaining))
         response.headers.setdefault("X-RateLimit-Reset-After", str(self.bucket_reset_after))
-        asyncio.get_running_loop().create_task(self._notify())
+        # Waiters are woken once the handler has changed the state; the task is kept so it is
+        # not collected before it runs.
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
         return response
 
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
-    def _check(self, operation: str, record_body: Any) -> web.Response | None:
-        problems = self._schemas.errors(operation, record_body)
+    # -- checks and events, for every route (``channels.py``'s too) ------------------------
+
+    def check_body(self, operation: str, body: Any) -> web.Response | None:
+        """Refuse a body that Discord's schema for ``operation`` refuses."""
+        problems = self._schemas.errors(operation, body)
         if problems:
             self.violations.extend(f"{operation}: {p}" for p in problems)
-            return _error(400, INVALID_FORM_BODY, "Invalid Form Body", errors=problems)
+            return invalid_form_body(problems)
+        return None
+
+    def check_uploads(self, request: web.Request, previous: Any) -> web.Response | None:
+        """Refuse ``attachments`` that name no upload (nor, on an edit, an attachment the
+        message has), and uploads that ``attachments`` does not name."""
+        record = request[RECORD]
+        existing = self.store.attachment_ids(previous)
+        problems = upload_problems(record.body, record.files, existing)
+        if problems:
+            self.violations.extend(f"{record.route}: {p}" for p in problems)
+            return invalid_form_body(problems)
         return None
 
     def _interaction(self, request: web.Request) -> InteractionState | web.Response:
-        state = self._state(request.match_info["token"])
+        state = self.store.state(request.match_info["token"])
         if state.expired:
-            return _error(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
+            return error(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
         return state
 
-    def _emit(self, kind: str, request: web.Request, message: dict[str, Any] | None) -> None:
-        if self.on_event is not None:
-            self.on_event(kind, request[_RECORD], message)
+    def emit(self, kind: str, request: web.Request, message: dict[str, Any] | None) -> None:
+        self._emit_record(kind, request[RECORD], message)
 
-    # -- routes ----------------------------------------------------------------------------
+    def _emit_record(self, kind: str, record: Recorded, message: dict[str, Any] | None) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, record, message)
+
+    # -- interaction webhook routes --------------------------------------------------------
 
     async def _edit_original(self, request: web.Request) -> web.Response:
-        body = request[_RECORD].body
-        if (refused := self._check("update_original_webhook_message", body)) is not None:
+        record = request[RECORD]
+        if (refused := self.check_body("update_original_webhook_message", record.body)) is not None:
             return refused
         state = self._interaction(request)
         if isinstance(state, web.Response):
             return state
-        state.original = _message(body, state.original)
-        self.messages[state.original["id"]] = state.original
-        self._original_of[state.original["id"]] = state.token
-        state.edits.append(body)
-        self._emit("edit_original", request, state.original)
-        return web.json_response(state.original)
+        if (refused := self.check_uploads(request, state.original)) is not None:
+            return refused
+        if state.original is None:
+            if state.response is not None:
+                # Delivered here, and its answer left no message (a modal, choices) or the
+                # message was deleted: Discord has nothing to edit.
+                return unknown_message()
+            # Not delivered by the stand-in (the API's answer went to a test, not here): the
+            # first edit makes the original, as if Discord had kept a deferral's placeholder.
+            message = self.store.create(record.body, files=record.files)
+            self.store.make_original(state.token, message)
+        else:
+            message = self.store.edit(state.original, record.body, files=record.files)
+        state.edits.append(record.body)
+        self.emit("edit_original", request, message)
+        return web.json_response(message)
 
     async def _get_original(self, request: web.Request) -> web.Response:
         state = self._interaction(request)
         if isinstance(state, web.Response):
             return state
         if state.original is None:
-            return _error(404, UNKNOWN_MESSAGE, "Unknown Message")
+            return unknown_message()
         return web.json_response(state.original)
 
     async def _delete_original(self, request: web.Request) -> web.Response:
         state = self._interaction(request)
         if isinstance(state, web.Response):
             return state
+        if state.original is not None:
+            self.store.delete(state.original["id"])
         state.original = None
-        self._emit("delete_original", request, None)
+        self.emit("delete_original", request, None)
         return web.Response(status=204)
 
     async def _followup(self, request: web.Request) -> web.Response:
-        body = request[_RECORD].body
-        if (refused := self._check("execute_webhook", body)) is not None:
+        record = request[RECORD]
+        if (refused := self.check_body("execute_webhook", record.body)) is not None:
+            return refused
+        if (refused := self.check_uploads(request, None)) is not None:
             return refused
         if request.match_info["application_id"] in self.webhooks:
-            return self._execute_channel_webhook(request, body)
+            return self._execute_channel_webhook(request)
         state = self._interaction(request)
         if isinstance(state, web.Response):
             return state
-        message = _message(body, None)
+        channel_id = (state.original or {}).get("channel_id")
+        message = self.store.create(
+            record.body, files=record.files, **({"channel_id": channel_id} if channel_id else {})
+        )
         state.followups[message["id"]] = message
-        self._emit("followup", request, message)
+        self.emit("followup", request, message)
         if request.query.get("wait", "false").lower() != "true":
             return web.Response(status=204)
         return web.json_response(message)
 
-    def _execute_channel_webhook(self, request: web.Request, body: Any) -> web.Response:
+    def _execute_channel_webhook(self, request: web.Request) -> web.Response:
+        record = request[RECORD]
         ident = request.match_info["application_id"]
         webhook = self.webhooks[ident]
         if webhook["deleted"] or webhook["token"] != request.match_info["token"]:
-            return _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
-        message = {**_message(body, None), "channel_id": webhook["channel_id"], "webhook_id": ident}
+            return error(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+        message = self.store.create(
+            record.body, files=record.files, channel_id=webhook["channel_id"], webhook_id=ident
+        )
         self.webhook_posts.setdefault(ident, []).append(message)
-        self._emit("webhook_post", request, message)
+        self.emit("webhook_post", request, message)
         if request.query.get("wait", "false").lower() != "true":
             return web.Response(status=204)
         return web.json_response(message)
 
-    async def _edit_followup(self, request: web.Request) -> web.Response:
-        body = request[_RECORD].body
-        if (refused := self._check("update_webhook_message", body)) is not None:
-            return refused
+    def _live_followup(
+        self, request: web.Request
+    ) -> tuple[InteractionState, dict[str, Any]] | web.Response:
+        """The follow-up the route names, unless the token has expired or it was deleted."""
         state = self._interaction(request)
         if isinstance(state, web.Response):
             return state
-        previous = state.followups.get(request.match_info["message_id"])
-        if previous is None:
-            return _error(404, UNKNOWN_MESSAGE, "Unknown Message")
-        message = _message(body, previous)
-        state.followups[message["id"]] = message
-        self._emit("edit_followup", request, message)
-        return web.json_response(message)
-
-    def _unauthorised(self, request: web.Request) -> web.Response | None:
-        if not self.bot_token or request.headers.get("Authorization") != f"Bot {self.bot_token}":
-            return _error(401, 0, "401: Unauthorized")
-        return None
-
-    async def _edit_channel_message(self, request: web.Request) -> web.Response:
-        if (refused := self._unauthorised(request)) is not None:
-            return refused
-        body = request[_RECORD].body
-        if (refused := self._check("update_message", body)) is not None:
-            return refused
-        if self.forbid_channel_edits:
-            return _error(403, 50001, "Missing Access")
         message_id = request.match_info["message_id"]
-        previous = self.messages.get(message_id)
-        if previous is None or previous["channel_id"] != request.match_info["channel_id"]:
-            return _error(404, UNKNOWN_MESSAGE, "Unknown Message")
-        message = self.messages[message_id] = _message(body, previous)
-        token = self._original_of.get(message_id)
-        if token is not None:
-            state = self._state(token)
-            state.original = message
-            state.bot_edits.append(body)
-        self._emit("bot_edit", request, message)
+        message = state.followups.get(message_id)
+        if message is None or message_id in state.deleted_followups:
+            return unknown_message()
+        return state, message
+
+    async def _get_followup(self, request: web.Request) -> web.Response:
+        found = self._live_followup(request)
+        if isinstance(found, web.Response):
+            return found
+        return web.json_response(found[1])
+
+    async def _edit_followup(self, request: web.Request) -> web.Response:
+        record = request[RECORD]
+        if (refused := self.check_body("update_webhook_message", record.body)) is not None:
+            return refused
+        found = self._live_followup(request)
+        if isinstance(found, web.Response):
+            return found
+        if (refused := self.check_uploads(request, found[1])) is not None:
+            return refused
+        message = self.store.edit(found[1], record.body, files=record.files)
+        self.emit("edit_followup", request, message)
         return web.json_response(message)
 
-    async def _post_channel_message(self, request: web.Request) -> web.Response:
-        if (refused := self._unauthorised(request)) is not None:
-            return refused
-        body = request[_RECORD].body
-        if (refused := self._check("create_message", body)) is not None:
-            return refused
-        channel_id = request.match_info["channel_id"]
-        message = {**_message(body, None), "channel_id": channel_id, "type": 0}
-        self.messages[message["id"]] = message
-        self.channel_posts.setdefault(channel_id, []).append(message)
-        self._emit("bot_post", request, message)
-        return web.json_response(message)
+    async def _delete_followup(self, request: web.Request) -> web.Response:
+        found = self._live_followup(request)
+        if isinstance(found, web.Response):
+            return found
+        state, message = found
+        state.deleted_followups.add(message["id"])
+        self.store.delete(message["id"])
+        self.emit("delete_followup", request, message)
+        return web.Response(status=204)
 
-    async def _commands(self, request: web.Request) -> web.Response:
-        if (refused := self._unauthorised(request)) is not None:
-            return refused
-        guild = request.match_info.get("guild_id")
-        operation = (
-            "bulk_set_guild_application_commands" if guild else "bulk_set_application_commands"
-        )
-        body = request[_RECORD].body
-        if (refused := self._check(operation, body)) is not None:
-            return refused
-        stored = [
-            {**c, "id": snowflake(), "application_id": self.application_id, "version": snowflake()}
-            for c in body or []
-        ]
-        self.commands[guild] = stored
-        return web.json_response(stored)
+    # -- the stand-in's own routes ---------------------------------------------------------
 
+    async def _admin_create_webhook(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            body = {}
+        channel_id = str((body if isinstance(body, dict) else {}).get("channel_id", "0"))
+        return web.json_response({"url": self.create_webhook(channel_id)})
 
-def _message(body: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
-    message = (
-        dict(previous)
-        if previous
-        else {
-            "id": snowflake(),
-            "type": 20,
-            # The channel devtools.interactions puts its interactions in.
-            "channel_id": "900000000000000002",
-            "content": "",
-            "embeds": [],
-            "attachments": [],
-            "components": [],
-            "mentions": [],
-            "mention_roles": [],
-            "pinned": False,
-            "mention_everyone": False,
-            "tts": False,
-            "flags": 0,
-            "timestamp": _now(),
-            "edited_timestamp": None,
-            "author": {"id": "100000000000000002", "username": "bot", "bot": True},
+    async def _file(self, request: web.Request) -> web.Response:
+        upload = self.store.files.get(request.match_info["attachment_id"])
+        if upload is None:
+            return web.json_response({"error": "no such attachment"}, status=404)
+        headers = {
+            "Content-Type": upload.content_type or DEFAULT_CONTENT_TYPE,
+            # The bytes are the bot's, the type is what it claimed: a page served from here
+            # must not run scripts in the stand-in's origin.
+            "Content-Security-Policy": "sandbox",
+            "X-Content-Type-Options": "nosniff",
         }
-    )
-    for key in ("content", "embeds", "components", "flags"):
-        if key in body and body[key] is not None:
-            message[key] = body[key]
-    if previous is not None:
-        message["edited_timestamp"] = _now()
-    return message
-
-
-def _error(status: int, code: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"code": code, "message": message, **extra}, status=status)
-
-
-def _rate_limited(fault: Fault) -> web.Response:
-    headers = {
-        "Retry-After": str(max(1, round(fault.retry_after))),
-        "X-RateLimit-Scope": fault.scope,
-    }
-    if fault.is_global:
-        headers["X-RateLimit-Global"] = "true"
-    else:
-        headers.update(
-            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(fault.retry_after)}
-        )
-    return web.json_response(
-        {
-            "message": "You are being rate limited.",
-            "retry_after": fault.retry_after,
-            "global": fault.is_global,
-            "code": 0,
-        },
-        status=429,
-        headers=headers,
-    )
+        return web.Response(body=upload.data, headers=headers)

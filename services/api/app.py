@@ -17,7 +17,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.interactions import JSON, InteractionHandler
-from services.core.bot import Registry
+from services.core.bot import Router
+from services.core.bot.loader import check_custom_id_key, load_bot
 from services.core.config import ApiSettings
 from services.core.discord.signature import (
     SIGNATURE_HEADER,
@@ -123,15 +124,13 @@ async def healthz(_request: Request) -> Response:
 def create_app(
     settings: ApiSettings,
     *,
-    registry: Registry | None = None,
+    router: Router | None = None,
     clock: Callable[[], float] = time.time,
 ) -> ASGIApp:
-    """The ASGI app. ``registry`` defaults to the bot's commands (``services.commands``)."""
-    if registry is None:
-        from services.commands import bot  # noqa: PLC0415 - the bot is chosen at start-up
-
-        registry = bot
-    chosen: Registry = registry
+    """The ASGI app. ``router`` defaults to the bot's own (``services.commands``). Raises
+    ``ConfigError`` if the bot signs custom_ids and no key is set."""
+    chosen = router if router is not None else load_bot().router
+    check_custom_id_key(chosen, settings.discord)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[Any]:
@@ -154,7 +153,11 @@ def create_app(
                 settings.public_key, window=settings.replay_window, clock=clock
             )
             handler = InteractionHandler(
-                verifier=verifier, registry=chosen, queue=queue, clock=clock
+                verifier=verifier,
+                router=chosen,
+                queue=queue,
+                custom_id_key=settings.discord.custom_id_key,
+                clock=clock,
             )
             # Everything loaded so far (botocore's service models above all) lives as long as
             # the process: keep it out of the collector's scans, which otherwise cost every

@@ -1,9 +1,10 @@
 """The interactions endpoint's logic, free of any web framework: bytes and headers in, a
-reply out. ``app.py`` only adapts Starlette to it.
+reply out. ``app.py`` only adapts ASGI to it.
 
 Every path answers inside Discord's 3-second window (Discord docs, "Receiving an
-Interaction"): instant commands get a time budget, the enqueue gets a time budget, and every
-failure becomes an ephemeral message the user can read, never a timeout or a 5xx.
+Interaction"): routes that run now get a time budget, the enqueue of a deferred one gets a
+time budget, and every failure becomes an answer the user can read (an ephemeral message, or
+no suggestions for autocomplete), never a timeout or a 5xx.
 """
 
 from __future__ import annotations
@@ -11,22 +12,33 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, Final, NamedTuple, Protocol
 
 import orjson
 import structlog
 
-from services.core.bot import CommandContext, Registry
-from services.core.bot.context import as_message
-from services.core.bot.errors import OptionValueError, UnknownCommandError
-from services.core.discord.errors import InvalidSignature, MalformedInteraction
-from services.core.discord.messages import Message
-from services.core.discord.models import (
-    Interaction,
-    InteractionType,
-    MessageFlags,
-    ResponseType,
+from services.core.bot import CommandContext, Router
+from services.core.bot.errors import (
+    ExpiredCustomId,
+    OptionValueError,
+    ResponseNotAllowed,
+    UnknownCommandError,
 )
+from services.core.bot.responses import (
+    InteractionResponse,
+    choices_response,
+    deferred_response,
+    instant_response,
+    message_response,
+    reply_is_ephemeral,
+)
+from services.core.bot.routes import Match, RouteKind
+from services.core.discord import multipart
+from services.core.discord.errors import InvalidSignature, MalformedInteraction
+from services.core.discord.interaction import Interaction
+from services.core.discord.messages import Message
+from services.core.discord.models import InteractionType, ResponseType
 from services.core.discord.signature import SignatureVerifier
 from services.core.errors import EnqueueError
 from services.core.jobs import Job
@@ -40,9 +52,24 @@ _PONG: Final = b'{"type":1}'
 
 UNKNOWN_COMMAND_TEXT: Final = "This command isn't available any more. Try again in a minute."
 BAD_OPTIONS_TEXT: Final = "That didn't work: {problem}."
+EXPIRED_TEXT: Final = "This has expired. Run the command again to get a fresh one."
 ENQUEUE_FAILED_TEXT: Final = "Sorry, I couldn't start that right now. Please try again shortly."
 COMMAND_FAILED_TEXT: Final = "Sorry, something went wrong running that command."
-NOT_HANDLED_TEXT: Final = "This isn't something I can handle."
+
+
+class Outcome(StrEnum):
+    """How a request ended: the ``outcome`` of its ``interaction`` log line."""
+
+    PONG = "pong"
+    REPLIED = "replied"  # answered now (4, 6, 7, 8 or 9: see ``response_type``)
+    DEFERRED = "deferred"  # queued for the worker, acknowledged with 5 or 6
+    REJECTED = "rejected"  # not signed by Discord: 401
+    MALFORMED = "malformed"  # signed, but not an interaction we can read: 400
+    UNKNOWN_ROUTE = "unknown_command"  # a command or context menu this bot does not have
+    BAD_OPTIONS = "bad_options"
+    EXPIRED = "expired"  # a custom_id no route accepts
+    FAILED = "command_failed"  # the handler raised, ran out of time or answered wrongly
+    ENQUEUE_FAILED = "enqueue_failed"
 
 
 class HttpReply(NamedTuple):
@@ -59,12 +86,20 @@ def _json(status: int, payload: Any) -> HttpReply:
     return HttpReply(status, orjson.dumps(payload))
 
 
-def _message(message: Message) -> HttpReply:
-    return _json(200, {"type": ResponseType.CHANNEL_MESSAGE_WITH_SOURCE, "data": message.payload()})
+def _http(response: InteractionResponse) -> HttpReply:
+    body = orjson.dumps(response.body())
+    if not response.files:
+        return HttpReply(200, body)
+    encoded, content_type = multipart.encode(body, response.files)
+    return HttpReply(200, encoded, content_type)
 
 
-def _ephemeral(text: str) -> HttpReply:
-    return _message(Message(content=text, ephemeral=True))
+def _ephemeral(interaction: Interaction, text: str) -> HttpReply:
+    """A refusal the user can read; for autocomplete (which takes nothing else), no choices."""
+    if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+        return _http(choices_response([]))
+    message = Message(content=text, ephemeral=True)
+    return _http(message_response(message, ResponseType.CHANNEL_MESSAGE_WITH_SOURCE))
 
 
 class InteractionHandler:
@@ -72,13 +107,16 @@ class InteractionHandler:
         self,
         *,
         verifier: SignatureVerifier,
-        registry: Registry,
+        router: Router,
         queue: Enqueuer,
+        custom_id_key: bytes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._verifier = verifier
-        self._registry = registry
+        self._router = router
         self._queue = queue
+        self._key = custom_id_key
+        self._ids = router.custom_ids(custom_id_key)
         self._clock = clock
         # Bound once: the per-call lookup through structlog's lazy proxy shows on this path.
         self._log = log.bind()
@@ -106,88 +144,93 @@ class InteractionHandler:
         try:
             self._verifier.verify(timestamp=timestamp, signature=signature, body=body)
         except InvalidSignature as exc:
-            fields["outcome"] = "rejected"
-            fields["reason"] = exc.reason
+            fields.update(outcome=Outcome.REJECTED, reason=exc.reason)
             return _json(401, {"error": "invalid request signature"})
         try:
             interaction = Interaction.from_payload(orjson.loads(body))
         except (orjson.JSONDecodeError, MalformedInteraction) as exc:
-            fields["outcome"] = "malformed"
-            fields["reason"] = exc.reason if isinstance(exc, MalformedInteraction) else "not JSON"
-            return _json(400, {"error": "not an interaction"})
+            reason = exc.reason if isinstance(exc, MalformedInteraction) else "not JSON"
+            fields.update(outcome=Outcome.MALFORMED, reason=reason)
+            return _json(400, {"error": "not an interaction", "reason": reason})
         fields.update(
             interaction_id=interaction.id,
             interaction_type=int(interaction.type),
             guild_id=interaction.guild_id,
             user_id=interaction.user_id,
         )
-        match interaction.type:
-            case InteractionType.PING:
-                fields["outcome"] = "pong"
-                return HttpReply(200, _PONG)
-            case InteractionType.APPLICATION_COMMAND:
-                return await self._command(interaction, fields)
-            case InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
-                fields["outcome"] = "autocomplete"
-                return _json(
-                    200,
-                    {
-                        "type": ResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT,
-                        "data": {"choices": []},
-                    },
-                )
-            case InteractionType.MESSAGE_COMPONENT | InteractionType.MODAL_SUBMIT:
-                fields["outcome"] = "not_handled"
-                return _ephemeral(NOT_HANDLED_TEXT)
-            case _:
-                fields["outcome"] = "malformed"
-                fields["reason"] = "unknown interaction type"
-                return _json(400, {"error": "unknown interaction type"})
-
-    async def _command(self, interaction: Interaction, fields: dict[str, Any]) -> HttpReply:
+        if interaction.type is InteractionType.PING:
+            fields["outcome"] = Outcome.PONG
+            return HttpReply(200, _PONG)
+        if not isinstance(interaction.type, InteractionType):
+            fields.update(outcome=Outcome.MALFORMED, reason="unknown interaction type")
+            return _json(400, {"error": "unknown interaction type"})
         try:
-            command, kwargs = self._registry.bind(interaction.data)
-            fields["command"] = command.path
+            match = self._router.match(interaction, self._key)
         except UnknownCommandError as exc:
-            fields.update(outcome="unknown_command", command=exc.name)
-            return _ephemeral(UNKNOWN_COMMAND_TEXT)
+            fields.update(outcome=Outcome.UNKNOWN_ROUTE, command=exc.name)
+            return _ephemeral(interaction, UNKNOWN_COMMAND_TEXT)
         except OptionValueError as exc:
-            fields.update(outcome="bad_options", reason=str(exc))
-            return _ephemeral(BAD_OPTIONS_TEXT.format(problem=exc))
-        if command.deferred:
-            return await self._defer(interaction, command.path, command.ephemeral, fields)
+            fields.update(outcome=Outcome.BAD_OPTIONS, reason=str(exc))
+            return _ephemeral(interaction, BAD_OPTIONS_TEXT.format(problem=exc))
+        except ExpiredCustomId as exc:
+            fields.update(outcome=Outcome.EXPIRED, custom_id=exc.name, reason=exc.reason)
+            return _ephemeral(interaction, EXPIRED_TEXT)
+        fields["route"] = match.route.id
+        if match.route.deferred:
+            return await self._defer(interaction, match, fields)
+        return await self._now(interaction, match, fields)
+
+    async def _now(
+        self, interaction: Interaction, match: Match, fields: dict[str, Any]
+    ) -> HttpReply:
+        route = match.route
         try:
             async with asyncio.timeout(INSTANT_COMMAND_BUDGET):
-                result = await command.handler(CommandContext(interaction, command.path), **kwargs)
-        except Exception:
-            fields["outcome"] = "command_failed"
-            log.exception(
-                "instant_command_failed", command=command.path, interaction_id=interaction.id
-            )
-            return _ephemeral(COMMAND_FAILED_TEXT)
-        fields["outcome"] = "replied"
-        if result is None:
-            result = "Done."
-        return _message(as_message(result, ephemeral=command.ephemeral))
+                result = await route.handler(
+                    CommandContext(interaction, route, self._ids), *match.args, **match.kwargs
+                )
+            response = instant_response(route, interaction, result)
+        except Exception as exc:
+            fields["outcome"] = Outcome.FAILED
+            if isinstance(exc, ResponseNotAllowed):
+                log.error("response_not_allowed", route=route.id, reason=exc.problem)
+            else:
+                log.exception(
+                    "instant_command_failed", route=route.id, interaction_id=interaction.id
+                )
+            if route.kind is RouteKind.AUTOCOMPLETE:
+                return _http(choices_response([]))
+            return _ephemeral(interaction, COMMAND_FAILED_TEXT)
+        fields.update(outcome=Outcome.REPLIED, response_type=int(response.type))
+        return _http(response)
 
     async def _defer(
-        self, interaction: Interaction, path: str, ephemeral: bool, fields: dict[str, Any]
+        self, interaction: Interaction, match: Match, fields: dict[str, Any]
     ) -> HttpReply:
-        job = Job.for_command(interaction, path, received_at=self._clock())
+        route = match.route
+        assert route.defer is not None
+        job = Job.for_route(
+            interaction,
+            route.id,
+            defer=route.defer,
+            ephemeral=reply_is_ephemeral(route, interaction),
+            received_at=self._clock(),
+        )
         started = time.perf_counter()
         try:
             message_id = await self._queue.put(job)
         except EnqueueError as exc:
             fields.update(
-                outcome="enqueue_failed",
+                outcome=Outcome.ENQUEUE_FAILED,
                 reason=exc.reason,
                 enqueue_ms=round(exc.elapsed * 1000, 2),
             )
-            return _ephemeral(ENQUEUE_FAILED_TEXT)
+            return _ephemeral(interaction, ENQUEUE_FAILED_TEXT)
+        response = deferred_response(route, interaction)
         fields.update(
-            outcome="deferred",
+            outcome=Outcome.DEFERRED,
+            response_type=int(response.type),
             message_id=message_id,
             enqueue_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-        data = {"flags": int(MessageFlags.EPHEMERAL)} if ephemeral else {}
-        return _json(200, {"type": ResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, "data": data})
+        return _http(response)

@@ -1,7 +1,7 @@
-"""The registries every command and task module adds itself to."""
+"""The router and task registry every command and task module adds itself to."""
 
-from services.core.bot import Registry
+from services.core.bot import Router
 from services.core.tasks import TaskRegistry
 
-bot = Registry()
+bot = Router()
 tasks = TaskRegistry()

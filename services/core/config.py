@@ -24,6 +24,7 @@ CONFIG_VARIABLES: Final = frozenset(
         "DISCORD_BOT_TOKEN",
         "DISCORD_API_URL",
         "DISCORD_REPLAY_WINDOW",
+        "CUSTOM_ID_SECRET",
         "JOBS_QUEUE_URL",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
@@ -184,20 +185,37 @@ class AwsSettings:
         )
 
 
+# An HMAC key guessed from few characters would let a client forge signed custom_ids.
+MIN_CUSTOM_ID_SECRET: Final = 32
+
+
 @dataclass(frozen=True, slots=True)
 class DiscordSettings:
     application_id: str
     api_url: str
     bot_token: Secret | None
+    # Signs the custom_ids of components declared ``signed=True``; the API and the worker
+    # must share it (the API reads ids the worker's replies carry, and the other way round).
+    custom_id_secret: Secret | None = None
 
     @classmethod
     def from_env(cls, env: Env) -> DiscordSettings:
         token = env.optional("DISCORD_BOT_TOKEN")
+        secret = env.optional("CUSTOM_ID_SECRET")
+        if secret is not None and len(secret) < MIN_CUSTOM_ID_SECRET:
+            raise ConfigError(
+                "CUSTOM_ID_SECRET", f"must be at least {MIN_CUSTOM_ID_SECRET} characters"
+            )
         return cls(
             application_id=env.snowflake("DISCORD_APPLICATION_ID"),
             api_url=env.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL),
             bot_token=Secret(token) if token else None,
+            custom_id_secret=Secret(secret) if secret else None,
         )
+
+    @property
+    def custom_id_key(self) -> bytes | None:
+        return self.custom_id_secret.reveal().encode() if self.custom_id_secret else None
 
 
 @dataclass(frozen=True, slots=True)

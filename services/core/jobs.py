@@ -2,12 +2,16 @@
 by the worker.
 
 Versioned: a worker refuses a version it does not know instead of guessing, so a rolling
-deploy that changes the format cannot run a job wrongly.
+deploy that changes the format cannot run a job wrongly. Version 2 carries the route the API
+chose and how it acknowledged the interaction; the worker still reads version 1, which the
+previous API wrote, during a rolling deploy.
 
-    {"v": 1, "kind": "command", "id": "<interaction id>", "command": "countdown",
-     "received_at": 1700000000.123, "interaction": {...exactly what Discord sent...}}
-    {"v": 1, "kind": "task", "id": "<EventBridge event id>", "task": "daily-reminder",
+    {"v": 2, "kind": "interaction", "id": "<interaction id>", "route": "component:again",
+     "defer": "update", "ephemeral": false, "received_at": 1700000000.123,
+     "interaction": {...exactly what Discord sent...}}
+    {"v": 2, "kind": "task", "id": "<EventBridge event id>", "task": "daily-reminder",
      "received_at": 1700000000.123, "detail": {...the event...}}
+    {"v": 1, "kind": "command", "id": ..., "command": "countdown", ...}      (read only)
 
 The interaction carries its token (the worker needs it to edit the reply): the queue is
 encrypted at rest and the token is never logged.
@@ -20,33 +24,48 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+from services.core.bot.routes import Defer, RouteKind
 from services.core.discord.errors import MalformedInteraction
-from services.core.discord.models import Interaction
+from services.core.discord.interaction import Interaction
 from services.core.errors import JobFormatError
 
-JOB_FORMAT_VERSION: Final = 1
+JOB_FORMAT_VERSION: Final = 2
+READABLE_VERSIONS: Final = frozenset({1, 2})
 
 
 class JobKind(StrEnum):
-    COMMAND = "command"
+    INTERACTION = "interaction"
     TASK = "task"
+    COMMAND = "command"  # version 1's name for an interaction job
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    kind: JobKind
+    """A deferred interaction: the route to run, how it was acknowledged, the interaction."""
+
     id: str
-    command: str
+    route: str
+    defer: Defer
     received_at: float
     interaction: Interaction
+    # None for a version-1 job, which did not say: the route's own setting applies.
+    ephemeral: bool | None = None
+    kind: JobKind = JobKind.INTERACTION
+
+    @property
+    def name(self) -> str:
+        """What logs call the job: the route's key (``countdown``, ``again``)."""
+        return self.route.split(":", 1)[1] if ":" in self.route else self.route
 
     def encode(self) -> str:
         return json.dumps(
             {
                 "v": JOB_FORMAT_VERSION,
-                "kind": self.kind.value,
+                "kind": JobKind.INTERACTION.value,
                 "id": self.id,
-                "command": self.command,
+                "route": self.route,
+                "defer": self.defer.value,
+                "ephemeral": self.ephemeral,
                 "received_at": self.received_at,
                 "interaction": self.interaction.raw,
             },
@@ -54,43 +73,22 @@ class Job:
         )
 
     @classmethod
-    def for_command(cls, interaction: Interaction, command: str, *, received_at: float) -> Job:
+    def for_route(
+        cls,
+        interaction: Interaction,
+        route: str,
+        *,
+        defer: Defer,
+        ephemeral: bool,
+        received_at: float,
+    ) -> Job:
         return cls(
-            kind=JobKind.COMMAND,
             id=interaction.id,
-            command=command,
+            route=route,
+            defer=defer,
             received_at=received_at,
             interaction=interaction,
-        )
-
-    @classmethod
-    def decode(cls, body: str, *, message_id: str | None = None) -> Job:
-        """A command job; ``decode_any`` reads task jobs too."""
-        job = decode_any(body, message_id=message_id)
-        if not isinstance(job, Job):
-            raise JobFormatError("a task job, not a command job", message_id=message_id)
-        return job
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any], *, message_id: str | None = None) -> Job:
-        kind = JobKind.COMMAND
-        command, received_at = data.get("command"), data.get("received_at")
-        if not isinstance(command, str) or not command:
-            raise JobFormatError("command is missing", message_id=message_id)
-        if not isinstance(received_at, int | float) or isinstance(received_at, bool):
-            raise JobFormatError("received_at is not a number", message_id=message_id)
-        try:
-            interaction = Interaction.from_payload(data.get("interaction"))
-        except MalformedInteraction as exc:
-            raise JobFormatError(f"interaction: {exc.reason}", message_id=message_id) from None
-        if data.get("id") != interaction.id:
-            raise JobFormatError("id does not match the interaction", message_id=message_id)
-        return cls(
-            kind=kind,
-            id=interaction.id,
-            command=command,
-            received_at=float(received_at),
-            interaction=interaction,
+            ephemeral=ephemeral,
         )
 
 
@@ -103,6 +101,10 @@ class TaskJob:
     received_at: float
     detail: dict[str, Any]
     kind: JobKind = JobKind.TASK
+
+    @property
+    def name(self) -> str:
+        return self.task
 
     def encode(self) -> str:
         return json.dumps(
@@ -118,6 +120,42 @@ class TaskJob:
         )
 
 
+def _received_at(data: dict[str, Any], message_id: str | None) -> float:
+    received_at = data.get("received_at")
+    if not isinstance(received_at, int | float) or isinstance(received_at, bool):
+        raise JobFormatError("received_at is not a number", message_id=message_id)
+    return float(received_at)
+
+
+def _interaction_job(data: dict[str, Any], version: int, message_id: str | None) -> Job:
+    try:
+        interaction = Interaction.from_payload(data.get("interaction"))
+    except MalformedInteraction as exc:
+        raise JobFormatError(f"interaction: {exc.reason}", message_id=message_id) from None
+    if data.get("id") != interaction.id:
+        raise JobFormatError("id does not match the interaction", message_id=message_id)
+    received_at = _received_at(data, message_id)
+    if version == 1:
+        command = data.get("command")
+        if not isinstance(command, str) or not command:
+            raise JobFormatError("command is missing", message_id=message_id)
+        return Job(
+            interaction.id, f"{RouteKind.COMMAND}:{command}", Defer.REPLY, received_at, interaction
+        )
+    route, ephemeral = data.get("route"), data.get("ephemeral")
+    if not isinstance(route, str) or ":" not in route:
+        raise JobFormatError("route is missing", message_id=message_id)
+    try:
+        defer = Defer(str(data.get("defer")))
+    except ValueError:
+        raise JobFormatError(
+            f"unknown defer {data.get('defer')!r}", message_id=message_id
+        ) from None
+    if not isinstance(ephemeral, bool):
+        raise JobFormatError("ephemeral is not a boolean", message_id=message_id)
+    return Job(interaction.id, route, defer, received_at, interaction, ephemeral)
+
+
 def decode_any(body: str, *, message_id: str | None = None) -> Job | TaskJob:
     try:
         data: Any = json.loads(body)
@@ -125,24 +163,26 @@ def decode_any(body: str, *, message_id: str | None = None) -> Job | TaskJob:
         raise JobFormatError("body is not JSON", message_id=message_id) from None
     if not isinstance(data, dict):
         raise JobFormatError("body is not a JSON object", message_id=message_id)
-    if data.get("v") != JOB_FORMAT_VERSION:
-        raise JobFormatError(f"unknown version {data.get('v')!r}", message_id=message_id)
-    try:
-        kind = JobKind(str(data.get("kind")))
-    except ValueError:
-        raise JobFormatError(f"unknown kind {data.get('kind')!r}", message_id=message_id) from None
-    if kind is JobKind.COMMAND:
-        return Job.from_data(data, message_id=message_id)
-    ident, task, received_at, detail = (
-        data.get("id"),
-        data.get("task"),
-        data.get("received_at"),
-        data.get("detail"),
-    )
+    version = data.get("v")
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise JobFormatError(f"unknown version {version!r}", message_id=message_id)
+    kind = data.get("kind")
+    expected = JobKind.COMMAND if version == 1 else JobKind.INTERACTION
+    if kind == expected:
+        return _interaction_job(data, version, message_id)
+    if kind != JobKind.TASK:
+        raise JobFormatError(f"unknown kind {kind!r}", message_id=message_id)
+    ident, task, detail = data.get("id"), data.get("task"), data.get("detail")
     if not isinstance(ident, str) or not ident or not isinstance(task, str) or not task:
         raise JobFormatError("task job without id or task", message_id=message_id)
-    if not isinstance(received_at, int | float) or isinstance(received_at, bool):
-        raise JobFormatError("received_at is not a number", message_id=message_id)
     if not isinstance(detail, dict):
         raise JobFormatError("detail is not an object", message_id=message_id)
-    return TaskJob(id=ident, task=task, received_at=float(received_at), detail=detail)
+    return TaskJob(id=ident, task=task, received_at=_received_at(data, message_id), detail=detail)
+
+
+def decode_job(body: str, *, message_id: str | None = None) -> Job:
+    """An interaction job; ``decode_any`` reads task jobs too."""
+    job = decode_any(body, message_id=message_id)
+    if not isinstance(job, Job):
+        raise JobFormatError("a task job, not an interaction job", message_id=message_id)
+    return job

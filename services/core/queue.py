@@ -46,7 +46,7 @@ class JobQueue:
                         "kind": {"DataType": "String", "StringValue": job.kind.value},
                         "command": {
                             "DataType": "String",
-                            "StringValue": job.task if isinstance(job, TaskJob) else job.command,
+                            "StringValue": job.name,
                         },
                     },
                 )

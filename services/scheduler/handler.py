@@ -26,6 +26,7 @@ import aiohttp
 import structlog
 
 from services.core.aws import aws_client
+from services.core.bot.loader import load_bot
 from services.core.config import SchedulerSettings
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.rest import DiscordRest
@@ -103,9 +104,7 @@ async def dispatch(
 ) -> dict[str, Any]:
     """Handle one event; one canonical log line whatever happens."""
     if tasks is None:
-        from services.commands import tasks as bot_tasks  # noqa: PLC0415 - chosen at start-up
-
-        tasks = bot_tasks
+        tasks = load_bot().tasks
     started = time.monotonic()
     fields: dict[str, Any] = {}
     try:

@@ -15,8 +15,9 @@ import aiohttp
 import structlog
 
 from services.core.aws import aws_client
-from services.core.bot import Registry
+from services.core.bot import Router
 from services.core.bot.context import Resources
+from services.core.bot.loader import check_custom_id_key, load_bot
 from services.core.config import WorkerSettings
 from services.core.discord.rest import DiscordRest, RetryPolicy
 from services.core.errors import ConfigError
@@ -60,16 +61,16 @@ async def serve(
     settings: WorkerSettings,
     stopping: asyncio.Event,
     *,
-    registry: Registry | None = None,
+    router: Router | None = None,
     tasks: TaskRegistry | None = None,
     rest_retry: RetryPolicy | None = None,
 ) -> None:
-    """Run the worker until ``stopping`` is set. ``registry`` and ``tasks`` default to the
-    bot's commands and scheduled tasks."""
-    import services.commands  # noqa: PLC0415 - the bot is chosen at start-up
-
-    registry = registry or services.commands.bot
-    tasks = tasks or services.commands.tasks
+    """Run the worker until ``stopping`` is set. ``router`` and ``tasks`` default to the
+    bot's own (``services.commands``)."""
+    if router is None or tasks is None:
+        bot = load_bot()
+        router, tasks = router or bot.router, tasks or bot.tasks
+    check_custom_id_key(router, settings.discord)
 
     async with (
         aiohttp.ClientSession() as session,
@@ -96,7 +97,8 @@ async def serve(
         consumer = Consumer(
             sqs=sqs,
             runner=JobRunner(
-                registry=registry,
+                router=router,
+                custom_id_key=settings.discord.custom_id_key,
                 rest=rest,
                 bot_token=settings.discord.bot_token is not None,
                 ledger=ledger,
@@ -136,6 +138,9 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     configure_logging(settings.log)
     try:
         asyncio.run(run(settings))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     finally:
         flush_logs()
     return 0

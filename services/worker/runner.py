@@ -15,9 +15,11 @@ from typing import Final, Protocol
 
 import structlog
 
-from services.core.bot import JobContext, Registry
-from services.core.bot.context import Resources, as_message
-from services.core.bot.errors import OptionValueError, UnknownCommandError
+from services.core.bot import JobContext, Router
+from services.core.bot.context import Resources, Update, as_message
+from services.core.bot.errors import ExpiredCustomId, OptionValueError, UnknownCommandError
+from services.core.bot.responses import DONE_TEXT
+from services.core.bot.routes import Defer, Route
 from services.core.discord.errors import (
     DiscordHTTPError,
     RateLimitedError,
@@ -26,6 +28,7 @@ from services.core.discord.errors import (
 )
 from services.core.discord.messages import Message
 from services.core.discord.reply import OriginalReply, ReplyApi
+from services.core.discord.split import split_message
 from services.core.errors import JobFormatError
 from services.core.jobs import Job, TaskJob, decode_any
 from services.core.tasks import TaskContext, TaskRegistry
@@ -82,7 +85,7 @@ class JobRunner:
     def __init__(
         self,
         *,
-        registry: Registry,
+        router: Router,
         rest: DiscordApi,
         bot_token: bool = False,
         ledger: Ledger | None = None,
@@ -90,10 +93,13 @@ class JobRunner:
         lock_refresh: float = 20.0,
         resources: Resources | None = None,
         tasks: TaskRegistry | None = None,
+        custom_id_key: bytes | None = None,
     ) -> None:
         self._resources = resources or Resources()
         self._tasks = tasks
-        self._registry = registry
+        self._router = router
+        self._key = custom_id_key
+        self._ids = router.custom_ids(custom_id_key)
         self._rest = rest
         self._bot_token = bot_token
         self._ledger = ledger or NoLedger()
@@ -108,7 +114,7 @@ class JobRunner:
         except JobFormatError as exc:
             log.error("job", outcome=Outcome.INVALID.value, reason=exc.reason, **log_fields)
             return Verdict(Outcome.INVALID)
-        name = job.task if isinstance(job, TaskJob) else job.command
+        name = job.name
         log_fields.update(
             job_id=job.id,
             kind=job.kind.value,
@@ -116,7 +122,7 @@ class JobRunner:
             queue_wait_ms=round((time.time() - job.received_at) * 1000, 1),
         )
         if isinstance(job, Job):
-            log_fields["guild_id"] = job.interaction.guild_id
+            log_fields.update(route=job.route, guild_id=job.interaction.guild_id)
         with structlog.contextvars.bound_contextvars(job_id=job.id, command=name):
             verdict = await self._claimed(job, receive_count)
         log.info(
@@ -188,34 +194,43 @@ class JobRunner:
         return Outcome.COMPLETED
 
     def _reply_for(self, job: Job) -> OriginalReply:
-        try:
-            ephemeral = self._registry.get(job.command).ephemeral
-        except UnknownCommandError:
-            ephemeral = False
+        if job.ephemeral is None:  # a version-1 job: the route's own setting
+            route = self._router.route(job.route)
+            ephemeral = route.ephemeral if route is not None else False
+        else:
+            ephemeral = job.ephemeral
         return OriginalReply(
             api=self._rest,
             interaction=job.interaction,
             received_at=job.received_at,
             ephemeral=ephemeral,
             can_use_bot_token=self._bot_token,
+            # A deferred update edits the message the component is on: its id is known.
+            message_id=job.interaction.message_id if job.defer is Defer.UPDATE else None,
         )
 
     async def _run(self, job: Job, reply: OriginalReply) -> Outcome:
         try:
-            command, kwargs = self._registry.bind(job.interaction.data)
-        except (UnknownCommandError, OptionValueError) as exc:
+            match = self._router.match(job.interaction, self._key)
+        except (UnknownCommandError, OptionValueError, ExpiredCustomId) as exc:
             log.warning("job_not_runnable", reason=str(exc))
+            return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
+        route = match.route
+        if route.id != job.route:
+            # The API chose another route than this worker's code would (a deploy between).
+            log.warning("job_not_runnable", reason=f"routes to {route.id}, not {job.route}")
             return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
         ctx = JobContext(
             interaction=job.interaction,
-            command_path=command.path,
+            route=route,
             received_at=job.received_at,
-            ephemeral=command.ephemeral,
+            ephemeral=bool(job.ephemeral) if job.ephemeral is not None else route.ephemeral,
             _responder=reply,
             resources=self._resources,
+            ids=self._ids,
         )
         try:
-            result = await command.handler(ctx, **kwargs)
+            result = await route.handler(ctx, *match.args, **match.kwargs)
         except (ServerError, RateLimitedError):
             log.warning("job_discord_unavailable", exc_info=True)
             return Outcome.RETRY
@@ -224,8 +239,44 @@ class JobRunner:
         except Exception:
             log.exception("job_raised")
             return await self._tell_failure(reply, JOB_FAILED_TEXT)
-        final = as_message(result if result is not None else "Done.", ephemeral=command.ephemeral)
-        return await self._deliver(reply, final)
+        final = self._final(route, job, result)
+        if final is None:
+            return Outcome.COMPLETED
+        return await self._deliver_all(reply, final, ephemeral=ctx.ephemeral)
+
+    def _final(self, route: Route, job: Job, result: object) -> Message | None:
+        """The final reply a handler's result asks for; ``None`` when a deferred update
+        already edited its message and returned nothing more."""
+        if result is None:
+            return None if job.defer is Defer.UPDATE else Message(content=DONE_TEXT)
+        if isinstance(result, Message | str | Update):
+            return as_message(result, ephemeral=route.ephemeral)
+        log.error("job_bad_result", result_type=type(result).__name__)
+        return Message(content=JOB_FAILED_TEXT)
+
+    async def _deliver_all(
+        self, reply: OriginalReply, message: Message, *, ephemeral: bool
+    ) -> Outcome:
+        """The final reply: past 2,000 characters the first part replaces the original and
+        the rest follow, in order."""
+        parts = split_message(message)
+        outcome = await self._deliver(reply, parts[0])
+        if outcome is not Outcome.COMPLETED:
+            return outcome
+        for sent, part in enumerate(parts[1:], start=1):
+            try:
+                await reply.followup(part)
+            except (DiscordHTTPError, ReplyUnreachable) as exc:
+                # Not run again: that would repeat the parts the user already has.
+                log.error(
+                    "reply_incomplete",
+                    parts_sent=sent,
+                    parts=len(parts),
+                    reason=str(exc),
+                    ephemeral=ephemeral,
+                )
+                return Outcome.FAILED
+        return Outcome.COMPLETED
 
     async def _deliver(self, reply: OriginalReply, message: Message) -> Outcome:
         try:

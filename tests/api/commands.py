@@ -1,19 +1,60 @@
-"""A registry of test-only commands: what a bot author might write, including mistakes."""
+"""A router of test-only commands: what a bot author might write, including mistakes."""
 
 from __future__ import annotations
 
-from services.core.bot import CommandContext, JobContext, Registry, Reply
+from services.core.bot import Button, CommandContext, JobContext, Message, Reply, Router, Update
 
-registry = Registry()
+router = Router()
 
 
-@registry.command(
+@router.command(
     description="A deferred command whose replies only the caller sees", defer=True, ephemeral=True
 )
 async def secret(ctx: JobContext) -> Reply:
     return "only you can see this"
 
 
-@registry.command(description="An instant command with a bug")
+@router.command(description="An instant command with a bug")
 async def broken(ctx: CommandContext) -> Reply:
     raise RuntimeError("bug in an instant command")
+
+
+# A signed custom_id: the amount must not be forgeable by a client.
+@router.command(description="Offer a payment")
+async def offer(ctx: CommandContext) -> Reply:
+    pay = Button("Pay 5", custom_id=ctx.custom_id(pay_now, user=ctx.user_id or "", amount=5))
+    return Message(content="Pay?", components=[pay])
+
+
+@router.component("pay:{user}:{amount}", signed=True)
+async def pay_now(ctx: CommandContext, user: str, amount: int) -> Update:
+    PAID.append((user, amount))
+    return Update(f"Paid {amount}")
+
+
+PAID: list[tuple[str, int]] = []
+
+# 5,000 characters with a code block across the 2,000-character cuts.
+LONG_REPLY = (
+    "Here is the report.\n\n"
+    + "\n".join(f"Line {i} of the introduction, which goes on for a while." for i in range(20))
+    + "\n\n```python\n"
+    + "\n".join(f"print({i})  # {'x' * 40}" for i in range(60))
+    + "\n```\n\n"
+    + " ".join(["closing words"] * 200)
+)[:5000]
+
+
+@router.command(description="A long answer from the worker", defer=True)
+async def essay(ctx: JobContext) -> Reply:
+    return LONG_REPLY
+
+
+@router.command(description="Follow-ups, edited and deleted", defer=True)
+async def notes(ctx: JobContext) -> Reply:
+    first = await ctx.followup("first note")
+    second = await ctx.followup("second note")
+    await first.edit("first note, edited")
+    await second.delete()
+    await ctx.edit("working…")
+    return "all notes sent"

@@ -10,7 +10,8 @@ import pytest
 from devtools import interactions
 from devtools.standin import schemas
 from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from services.core.jobs import Job
+from services.core.jobs import decode_job
+from tests.api.commands import router
 from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
 
 EPHEMERAL = 64
@@ -104,15 +105,48 @@ async def test_oversized_chunked_body_is_refused(api):
         assert response.status == 413
 
 
+def _command(**change):
+    payload = interactions.command(APPLICATION_ID, "ping")
+    for path, value in change.items():
+        node = payload
+        *parents, leaf = path.split("__")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return interactions.encode(payload)
+
+
 @pytest.mark.parametrize(
-    "body",
-    [b"not json", b"[]", b'{"type":1}', b'{"id":"1","application_id":"2","token":"t","type":"1"}'],
-    ids=["not json", "array", "missing fields", "string type"],
+    ("body", "reason"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"type":1}', "id is not a snowflake"),
+        (b'{"id":"1","application_id":"2","token":"t","type":"1"}', "type is not an integer"),
+        (_command(data__options=5), "data.options is not a list"),
+        (_command(data__options=[{"name": "x", "options": 5, "type": 1}]), "options"),
+        (_command(data__options=[{"type": 4, "value": 1}]), "without a name"),
+        (_command(data__options=[{"name": "a", "type": 3, "value": {"$gt": 1}}]), "value"),
+        (_command(id="12abc"), "id is not a snowflake"),
+        (_command(id="-123"), "id is not a snowflake"),
+        (_command(id="99999999999999999999"), "id is not a snowflake"),
+        (_command(guild_id=900000000000000001), "guild_id is not a snowflake"),
+        (_command(channel_id="1/../../guilds"), "channel_id is not a snowflake"),
+        (_command(token="t/../../x?y="), "token"),
+        (_command(member__permissions="-1"), "permissions"),
+        (_command(member__permissions=" 8 "), "permissions"),
+        (_command(member__permissions="\uff18"), "permissions"),
+        (_command(member__user__id=5), "member.user.id"),
+        (_command(data__resolved={"users": [1]}), "resolved"),
+        (_command(data="ping"), "data is not an object"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
 )
-async def test_signed_garbage_gets_400(api, body):
+async def test_signed_shapes_discord_never_sends_get_400_with_the_reason(api, body, reason):
     status, data, _ = await api.post(body)
     assert status == 400
-    assert data == {"error": "not an interaction"}
+    assert data["error"] == "not an interaction"
+    assert reason in data["reason"]
 
 
 async def test_signed_unknown_interaction_type_gets_400(api):
@@ -159,18 +193,17 @@ async def test_countdown_defers_and_enqueues_the_job(api, queues, sqs):
     assert_valid_callback(body)
     received = sqs.receive_message(QueueUrl=queues.url, WaitTimeSeconds=1)["Messages"]
     assert len(received) == 1
-    job = Job.decode(received[0]["Body"])
+    job = decode_job(received[0]["Body"])
     assert job.id == payload["id"]
-    assert job.command == "countdown"
+    assert job.route == "command:countdown"
     assert job.interaction.raw == payload
     assert before <= job.received_at <= time.time()
 
 
 async def test_deferred_ephemeral_command_defers_ephemerally(moto, queues, discord, signing_key):
-    from tests.api.commands import registry
 
     env = base_env(moto, queues, discord.url)
-    async with serve_api(api_settings(env, signing_key), signing_key, registry=registry) as api:
+    async with serve_api(api_settings(env, signing_key), signing_key, router=router) as api:
         status, body, _ = await api.post(interactions.command(APPLICATION_ID, "secret"))
     assert status == 200
     assert body == {"type": 5, "data": {"flags": EPHEMERAL}}
@@ -179,10 +212,9 @@ async def test_deferred_ephemeral_command_defers_ephemerally(moto, queues, disco
 async def test_instant_command_that_raises_gets_an_ephemeral_error(
     moto, queues, discord, signing_key
 ):
-    from tests.api.commands import registry
 
     env = base_env(moto, queues, discord.url)
-    async with serve_api(api_settings(env, signing_key), signing_key, registry=registry) as api:
+    async with serve_api(api_settings(env, signing_key), signing_key, router=router) as api:
         status, body, _ = await api.post(interactions.command(APPLICATION_ID, "broken"))
     assert status == 200
     assert body["data"]["flags"] == EPHEMERAL

@@ -8,8 +8,8 @@ import aiohttp
 
 from devtools import interactions
 from services.core.config import Secret
+from services.core.discord.interaction import Interaction
 from services.core.discord.messages import Message
-from services.core.discord.models import Interaction
 from services.core.discord.reply import (
     LEARN_BEFORE_EXPIRY,
     TOKEN_LIFETIME,
@@ -55,3 +55,43 @@ async def test_a_job_with_no_edit_learns_its_message_in_time_and_edits_it_after_
         await reply.edit(Message(content="late but here"))
     assert discord.requests[-1].route == "PATCH /channels/{channel_id}/messages/{message_id}"
     assert discord.state(token).original["content"] == "late but here"
+
+
+async def test_after_expiry_a_follow_up_does_not_take_the_originals_place(discord):
+    payload = interactions.command(APPLICATION_ID, "countdown")
+    async with aiohttp.ClientSession() as session:
+        rest = DiscordRest(
+            session=session,
+            api_url=discord.url,
+            application_id=APPLICATION_ID,
+            bot_token=Secret(BOT_TOKEN),
+        )
+        clock = [time.time()]
+        reply = OriginalReply(
+            api=rest,
+            interaction=Interaction.from_payload(payload),
+            received_at=clock[0],
+            ephemeral=False,
+            can_use_bot_token=True,
+            clock=lambda: clock[0],
+        )
+        # GIVEN a job whose reply and one follow-up were sent with the token
+        await reply.edit(Message(content="step 1"))
+        original_id = reply.message_id
+        early = await reply.followup(Message(content="early note"))
+        # WHEN the token has expired and the job posts another follow-up, then edits
+        clock[0] += TOKEN_LIFETIME + 60
+        late = await reply.followup(Message(content="late note"))
+        await reply.edit(Message(content="final answer"))
+        # ... and edits and deletes its follow-ups through the channel
+        assert early is not None
+        assert late is not None
+        await reply.edit_followup(early, Message(content="early note, edited"))
+        await reply.delete_followup(late)
+    # THEN the original got the final answer; the follow-ups kept theirs
+    assert reply.message_id == original_id
+    assert discord.messages[original_id]["content"] == "final answer"
+    assert discord.messages[early]["content"] == "early note, edited"
+    assert late not in discord.messages
+    posts = discord.channel_posts[payload["channel_id"]]
+    assert [p["content"] for p in posts] == ["late note"]

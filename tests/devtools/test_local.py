@@ -12,6 +12,19 @@ import time
 from devtools.aws import free_port
 from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT, run_module
 
+# The shipped bot: slash commands (type 1), the user command (2) and the message command (3).
+BOT_COMMANDS = {
+    (1, "ping"),
+    (1, "countdown"),
+    (1, "config"),
+    (1, "notify"),
+    (1, "roll"),
+    (1, "feedback"),
+    (1, "help"),
+    (2, "User info"),
+    (3, "Word count"),
+}
+
 
 def _wait_for(path, text: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
@@ -79,7 +92,7 @@ def test_register_prints_the_bulk_overwrite_body():
         timeout=30,
         check=True,
     ).stdout
-    assert {c["name"] for c in json.loads(printed)} == {"ping", "countdown", "config", "notify"}
+    assert {(c["type"], c["name"]) for c in json.loads(printed)} == BOT_COMMANDS
 
 
 async def test_register_overwrites_commands_with_the_bot_token(discord):
@@ -103,10 +116,8 @@ async def test_register_overwrites_commands_with_the_bot_token(discord):
     )
     stdout, _ = await process.communicate()
     assert process.returncode == 0
-    assert "registered 4 commands for server 900000000000000001" in stdout.decode()
-    assert {c["name"] for c in discord.commands["900000000000000001"]} == {
-        "ping",
-        "countdown",
-        "config",
-        "notify",
-    }
+    assert f"registered {len(BOT_COMMANDS)} commands for server 900000000000000001" in (
+        stdout.decode()
+    )
+    stored = discord.commands["900000000000000001"]
+    assert {(c["type"], c["name"]) for c in stored} == BOT_COMMANDS

@@ -29,7 +29,7 @@ def test_list_shows_parked_jobs_without_tokens_and_redrive_moves_them_back(
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     by_validity = {row["valid"]: row for row in rows}
     assert by_validity[True]["job_id"] == payload["id"]
-    assert by_validity[True]["command"] == "countdown"
+    assert by_validity[True]["route"] == "command:countdown"
     assert by_validity[False]["reason"] == "unknown version None"
     assert payload["token"] not in listed.stdout
     assert "[redacted]" in by_validity[False]["body"]

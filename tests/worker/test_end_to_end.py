@@ -10,7 +10,7 @@ from dataclasses import replace
 import structlog
 
 from devtools import interactions
-from services.core.bot import Registry
+from services.core.bot import Router
 from services.core.discord.rest import RetryPolicy
 from services.worker.__main__ import serve
 from services.worker.runner import JOB_FAILED_TEXT
@@ -21,14 +21,14 @@ FAST_REST = RetryPolicy(base_delay=0.05, max_delay=0.2)
 
 @asynccontextmanager
 async def running_worker(
-    env, *, registry: Registry | None = None, tasks=None, grace: float = 5.0
+    env, *, router: Router | None = None, tasks=None, grace: float = 5.0
 ) -> AsyncIterator[asyncio.Event]:
     """The worker's own ``serve()`` in this event loop, against the real queue and fake
     Discord (the REST client's backoff shortened)."""
     settings = replace(worker_settings(env), shutdown_grace=grace)
     stopping = asyncio.Event()
     task = asyncio.create_task(
-        serve(settings, stopping, registry=registry, tasks=tasks, rest_retry=FAST_REST)
+        serve(settings, stopping, router=router, tasks=tasks, rest_retry=FAST_REST)
     )
     try:
         yield stopping
@@ -84,7 +84,7 @@ async def test_many_jobs_run_concurrently(api, moto, queues, discord, sqs):
     assert queue_depth(sqs, queues.url) == 0
 
 
-failing = Registry()
+failing = Router()
 
 
 @failing.command(description="A deferred command with a bug", defer=True)
@@ -102,8 +102,8 @@ async def test_job_that_raises_tells_the_user_and_logs_the_traceback(
     payload = interactions.command(APPLICATION_ID, "explode")
     with structlog.testing.capture_logs() as logs:
         async with (
-            serve_api(api_settings(env, signing_key), signing_key, registry=failing) as app,
-            running_worker(env, registry=failing),
+            serve_api(api_settings(env, signing_key), signing_key, router=failing) as app,
+            running_worker(env, router=failing),
         ):
             await app.post(payload)
             await discord.wait_for(

@@ -8,18 +8,24 @@ import time
 import structlog
 
 from devtools import interactions
-from services.core.bot import JobContext, Registry
+from services.core.bot import JobContext, Router
+from services.core.bot.routes import Defer
 from services.core.discord.errors import ServerError
-from services.core.discord.models import Interaction
+from services.core.discord.interaction import Interaction
 from services.core.jobs import Job
 from services.worker.runner import JOB_FAILED_TEXT
 from tests.conftest import APPLICATION_ID, base_env
 from tests.worker.test_end_to_end import countdown, queue_depth, running_worker
 
 
-def enqueue(sqs, url: str, payload: dict, *, copies: int = 1) -> None:
-    job = Job.for_command(
-        Interaction.from_payload(payload), payload["data"]["name"], received_at=time.time()
+def enqueue(sqs, url: str, payload: dict, *, copies: int = 1, ephemeral: bool = False) -> None:
+    """Put a job on the queue as the API would for a deferred slash command."""
+    job = Job.for_route(
+        Interaction.from_payload(payload),
+        f"command:{payload['data']['name']}",
+        defer=Defer.REPLY,
+        ephemeral=ephemeral,
+        received_at=time.time(),
     )
     for _ in range(copies):
         sqs.send_message(QueueUrl=url, MessageBody=job.encode())
@@ -63,7 +69,7 @@ async def test_a_job_whose_reply_was_delivered_is_not_run_again(moto, queues, ta
     assert discord.edits(payload["token"]).count("Countdown of 1 s finished") == 1
 
 
-flaky = Registry()
+flaky = Router()
 attempts: list[int] = []
 
 
@@ -81,7 +87,7 @@ async def test_a_passing_failure_is_retried_through_the_queue(moto, queues, tabl
     enqueue(sqs, queues.url, payload)
     env = base_env(moto, queues, discord.url, IDEMPOTENCY_TABLE=table, WORKER_RETRY_BASE="0.5")
     with structlog.testing.capture_logs() as logs:
-        async with running_worker(env, registry=flaky):
+        async with running_worker(env, router=flaky):
             await discord.wait_for(lambda: "made it" in discord.edits(payload["token"]), timeout=30)
     jobs = [e for e in logs if e["event"] == "job"]
     assert [j["outcome"] for j in jobs] == ["retry", "retry", "completed"]
@@ -90,7 +96,7 @@ async def test_a_passing_failure_is_retried_through_the_queue(moto, queues, tabl
     assert discord.edits(payload["token"]) == ["made it"]
 
 
-doomed = Registry()
+doomed = Router()
 
 
 @doomed.command(description="Never succeeds", defer=True)
@@ -112,7 +118,7 @@ async def test_on_its_last_receive_the_user_is_told_and_the_job_is_parked(
         WORKER_RETRY_BASE="0.5",
         WORKER_MAX_RECEIVES="3",
     )
-    async with running_worker(env, registry=doomed):
+    async with running_worker(env, router=doomed):
         async with asyncio.timeout(30):
             while queue_depth(sqs, queues.dlq_url) == 0:
                 await asyncio.sleep(0.2)

@@ -7,12 +7,12 @@ import asyncio
 import structlog
 
 from devtools import interactions
-from services.core.bot import JobContext, Registry
+from services.core.bot import JobContext, Router
 from tests.conftest import APPLICATION_ID, base_env
 from tests.worker.test_end_to_end import queue_depth, running_worker
 from tests.worker.test_reliability import enqueue
 
-slow = Registry()
+slow = Router()
 gate: dict[str, asyncio.Event] = {}
 
 
@@ -29,10 +29,12 @@ slow.command(description="The same, ephemeral", defer=True, ephemeral=True, name
 )
 
 
-async def run_until_expired_then_finish(discord, sqs, queues, env, payload) -> None:
+async def run_until_expired_then_finish(
+    discord, sqs, queues, env, payload, *, ephemeral: bool = False
+) -> None:
     gate[payload["id"]] = asyncio.Event()
-    enqueue(sqs, queues.url, payload)
-    async with running_worker(env, registry=slow):
+    enqueue(sqs, queues.url, payload, ephemeral=ephemeral)
+    async with running_worker(env, router=slow):
         await discord.wait_for(lambda: "Working…" in discord.edits(payload["token"]))
         discord.expire(payload["token"])
         gate[payload["id"]].set()
@@ -72,7 +74,7 @@ async def test_an_ephemeral_reply_past_expiry_is_reported_not_retried(
     payload = interactions.command(APPLICATION_ID, "secret-job")
     env = base_env(moto, queues, discord.url, IDEMPOTENCY_TABLE=table)
     with structlog.testing.capture_logs() as logs:
-        await run_until_expired_then_finish(discord, sqs, queues, env, payload)
+        await run_until_expired_then_finish(discord, sqs, queues, env, payload, ephemeral=True)
     unreachable = [e for e in logs if e["event"] == "reply_unreachable"]
     assert unreachable[0]["reason"] == "ephemeral reply after its token expired"
     assert [e["outcome"] for e in logs if e["event"] == "job"] == ["failed"]

@@ -15,10 +15,11 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from services.core.bot.errors import CommandDefinitionError, OptionValueError
+from services.core.bot.resolved import Attachment, Channel, Resolved, Role, User
 from services.core.discord.models import OptionType
 
 # Discord docs, "Application Command Naming": 1-32 lowercase letters, digits, - and _.
@@ -46,31 +47,6 @@ class Option:
     min_length: int | None = None
     max_length: int | None = None
     channel_types: Sequence[int] = ()
-    autocomplete: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """A user, channel, role or attachment option: its id and what Discord resolved it to."""
-
-    id: str
-    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-
-class User(Resolved):
-    __slots__ = ()
-
-
-class Channel(Resolved):
-    __slots__ = ()
-
-
-class Role(Resolved):
-    __slots__ = ()
-
-
-class Attachment(Resolved):
-    __slots__ = ()
 
 
 _TYPES: Final[Mapping[Any, OptionType]] = {
@@ -109,7 +85,7 @@ class OptionSpec:
     default: Any
     meta: Option
 
-    def to_discord(self) -> dict[str, Any]:
+    def to_discord(self, *, autocomplete: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": int(self.type),
             "name": self.name,
@@ -125,7 +101,7 @@ class OptionSpec:
                 out[key] = value
         if meta.channel_types:
             out["channel_types"] = list(meta.channel_types)
-        if meta.autocomplete:
+        if autocomplete:
             out["autocomplete"] = True
         return out
 

@@ -1,8 +1,9 @@
 """Messages we send: interaction replies, edits, follow-ups, channel and webhook posts.
 
 A ``Message`` is the whole of what the user should see: an edit replaces the content, the
-embeds and the components (an edit without components removes the buttons), and adds the
-files it carries (an edit without files keeps the attachments already there). Files go as
+embeds and the components (an edit without components removes the buttons); an edit with
+files replaces the message's attachments with them, and one without files keeps the
+attachments already there. Files go as
 ``multipart/form-data`` (Discord docs, "Uploading Files"): ``payload()`` names them in
 ``attachments`` and ``files`` holds their bytes.
 """
@@ -34,6 +35,14 @@ MAX_FOOTER: Final = 2048
 MENTION_USERS: Final[Mapping[str, Any]] = {"parse": ["users"]}
 # Nobody at all: for text we quote back or did not write ourselves.
 MENTION_NONE: Final[Mapping[str, Any]] = {"parse": []}
+
+
+_MARKDOWN: Final = str.maketrans({c: "\\" + c for c in "\\*_~`|>#-[]()"})
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown as written: Discord's markdown characters escaped."""
+    return text.translate(_MARKDOWN)
 
 
 def truncate(text: str, limit: int = MAX_CONTENT_LENGTH) -> str:
@@ -106,8 +115,11 @@ class File:
     content_type: str = "application/octet-stream"
 
     def __post_init__(self) -> None:
-        if not self.filename or "/" in self.filename or "\\" in self.filename:
-            raise InvalidComponent("file", "needs a plain file name")
+        # A plain name: no path, and nothing a multipart header would need to escape.
+        if not self.filename or any(c in self.filename for c in '/\\"') or not (
+            self.filename.isprintable()
+        ):
+            raise InvalidComponent("file", f"{self.filename!r} is not a plain file name")
 
 
 @dataclass(frozen=True, slots=True)

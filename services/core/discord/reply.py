@@ -1,11 +1,15 @@
-"""The reply to one interaction, reachable for as long as a job runs.
+"""The reply to one interaction, and its follow-ups, reachable for as long as a job runs.
 
 Discord accepts an interaction token for 15 minutes (then 401, code 50027; Discord docs,
 "Receiving and Responding"). A job may run longer, so before the token expires we learn the
 reply's message id and channel (from any edit's answer, or by asking for ``@original``), and
 afterwards edit that message through the channel endpoint with the bot token, or post a new
-channel message when it cannot be edited. An ephemeral reply exists only for the token: past
-15 minutes nothing reaches it, and we say so in the log.
+channel message when it cannot be edited. Follow-ups are learned as they are sent, so they
+too can be edited (or deleted) through the channel afterwards. An ephemeral reply exists only
+for the token: past 15 minutes nothing reaches it, and we say so in the log.
+
+For a component whose route defers an update (type 6), the "original" is the message the
+component is on: its id is known from the start.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from typing import Any, Final, Protocol
 import structlog
 
 from services.core.discord.errors import DiscordHTTPError, ReplyUnreachable, token_expired
+from services.core.discord.interaction import Interaction
 from services.core.discord.messages import Message
-from services.core.discord.models import Interaction
 
 log = structlog.get_logger("discord.reply")
 
@@ -37,10 +41,15 @@ class ReplyApi(Protocol):
     async def edit_original(self, token: str, message: Message) -> dict[str, Any]: ...
     async def get_original(self, token: str) -> dict[str, Any]: ...
     async def create_followup(self, token: str, message: Message) -> dict[str, Any]: ...
+    async def edit_followup(
+        self, token: str, message_id: str, message: Message
+    ) -> dict[str, Any]: ...
+    async def delete_followup(self, token: str, message_id: str) -> None: ...
     async def edit_channel_message(
         self, channel_id: str, message_id: str, message: Message
     ) -> dict[str, Any]: ...
     async def create_channel_message(self, channel_id: str, message: Message) -> dict[str, Any]: ...
+    async def delete_channel_message(self, channel_id: str, message_id: str) -> None: ...
 
 
 class OriginalReply:
@@ -52,6 +61,7 @@ class OriginalReply:
         received_at: float,
         ephemeral: bool,
         can_use_bot_token: bool,
+        message_id: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._api = api
@@ -60,7 +70,8 @@ class OriginalReply:
         self._ephemeral = ephemeral
         self._bot = can_use_bot_token
         self._clock = clock
-        self.message_id: str | None = None
+        # The original's id: known at once when it is a component's message, else learned.
+        self.message_id: str | None = message_id
         self.channel_id: str | None = interaction.channel_id
         self._token_dead = False
 
@@ -74,14 +85,20 @@ class OriginalReply:
         if sent.get("channel_id"):
             self.channel_id = str(sent["channel_id"])
 
+    def _expired(self, exc: DiscordHTTPError) -> bool:
+        """Whether a refusal means the token has expired (then the bot token takes over)."""
+        if not token_expired(exc):
+            return False
+        self._token_dead = True
+        return True
+
     async def edit(self, message: Message) -> None:
         if self.token_usable:
             try:
                 self._learn(await self._api.edit_original(self._interaction.token, message))
             except DiscordHTTPError as exc:
-                if not token_expired(exc):
+                if not self._expired(exc):
                     raise
-                self._token_dead = True
             else:
                 return
         await self._edit_with_bot(message)
@@ -91,12 +108,36 @@ class OriginalReply:
             try:
                 sent = await self._api.create_followup(self._interaction.token, message)
             except DiscordHTTPError as exc:
-                if not token_expired(exc):
+                if not self._expired(exc):
                     raise
-                self._token_dead = True
             else:
                 return str(sent["id"]) if sent.get("id") else None
-        return await self._post_with_bot(message)
+        sent = await self._api.create_channel_message(self._check_bot_path(), message)
+        log.info("followup_posted_with_bot_token")
+        # A follow-up is not the original: later edit() calls still go to the original.
+        return str(sent["id"]) if sent.get("id") else None
+
+    async def edit_followup(self, message_id: str, message: Message) -> None:
+        if self.token_usable:
+            try:
+                await self._api.edit_followup(self._interaction.token, message_id, message)
+            except DiscordHTTPError as exc:
+                if not self._expired(exc):
+                    raise
+            else:
+                return
+        await self._api.edit_channel_message(self._check_bot_path(), message_id, message)
+
+    async def delete_followup(self, message_id: str) -> None:
+        if self.token_usable:
+            try:
+                await self._api.delete_followup(self._interaction.token, message_id)
+            except DiscordHTTPError as exc:
+                if not self._expired(exc):
+                    raise
+            else:
+                return
+        await self._api.delete_channel_message(self._check_bot_path(), message_id)
 
     async def learn_before_expiry(self) -> None:
         """Run beside a job: if no edit told us the message id, ask for it in time."""
@@ -134,12 +175,7 @@ class OriginalReply:
             else:
                 log.info("reply_edited_with_bot_token")
                 return
-        await self._post_with_bot(message)
-
-    async def _post_with_bot(self, message: Message) -> str | None:
-        channel_id = self._check_bot_path()
-        sent = await self._api.create_channel_message(channel_id, message)
+        # The original cannot be edited: a new channel message stands in for it, and later
+        # edits go to that one.
+        self._learn(await self._api.create_channel_message(channel_id, message))
         log.info("reply_posted_with_bot_token")
-        # Later edits go to the new message.
-        self._learn(sent)
-        return self.message_id

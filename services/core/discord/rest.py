@@ -2,12 +2,16 @@
 honoured and transient failures retried.
 
 Routes are kept as templates so that logs and errors name ``/webhooks/{application_id}/{token}``
-and never the token itself.
+and never the token itself. A message with files goes as ``multipart/form-data`` (Discord docs,
+"Uploading Files"): a ``payload_json`` part with the JSON body and one ``files[i]`` part per
+file, where ``i`` is the id the body's ``attachments`` gives that file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import random
 import re
 import time
@@ -25,7 +29,7 @@ from services.core.discord.errors import (
     RequestsSuspended,
     ServerError,
 )
-from services.core.discord.messages import Message
+from services.core.discord.messages import File, Message
 from services.core.discord.ratelimits import (
     GLOBAL_HEADER,
     RETRY_AFTER_HEADER,
@@ -41,6 +45,10 @@ TOO_MANY_REQUESTS: Final = 429
 NO_CONTENT: Final = 204
 # Statuses worth another try: Discord's and Cloudflare's transient failures.
 RETRYABLE_STATUSES: Final = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
+SCOPE_HEADER: Final = "X-RateLimit-Scope"
+# The multipart part names Discord reads (docs, "Uploading Files").
+PAYLOAD_PART: Final = "payload_json"
+FILE_PART: Final = "files[{index}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,34 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Capped exponential backoff with full jitter (attempt counts from 1)."""
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One response, read in full inside its attempt, so the connection goes back to the pool
+    before any waiting and the failure handlers need no open response."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]  # aiohttp's, looked up without regard to case
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body.strip() else None
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
+
+@dataclass(slots=True)
+class _Tries:
+    """What one request has been through so far."""
+
+    failures: int = 0  # 5xx answers and connection failures
+    limited: int = 0  # 429 answers
 
 
 class DiscordRest:
@@ -89,7 +125,7 @@ class DiscordRest:
 
     async def edit_original(self, token: str, message: Message) -> dict[str, Any]:
         route = self._webhook("PATCH", "/messages/@original", token)
-        return await self._json(route, body=message.payload())
+        return await self._send_message(route, message)
 
     async def get_original(self, token: str) -> dict[str, Any]:
         return await self._json(self._webhook("GET", "/messages/@original", token), body=None)
@@ -99,11 +135,21 @@ class DiscordRest:
 
     async def create_followup(self, token: str, message: Message) -> dict[str, Any]:
         route = self._webhook("POST", "", token)
-        return await self._json(route, body=message.payload(), query={"wait": "true"})
+        return await self._send_message(route, message, query={"wait": "true"})
 
     async def edit_followup(self, token: str, message_id: str, message: Message) -> dict[str, Any]:
-        route = self._webhook("PATCH", "/messages/{message_id}", token, message_id=message_id)
-        return await self._json(route, body=message.payload())
+        route = self._followup("PATCH", token, message_id)
+        return await self._send_message(route, message)
+
+    async def get_followup(self, token: str, message_id: str) -> dict[str, Any]:
+        return await self._json(self._followup("GET", token, message_id), body=None)
+
+    async def delete_followup(self, token: str, message_id: str) -> None:
+        """Delete a follow-up; one already deleted answers 404 (code 10008), raised."""
+        await self.request(self._followup("DELETE", token, message_id))
+
+    def _followup(self, method: str, token: str, message_id: str) -> Route:
+        return self._webhook(method, "/messages/{message_id}", token, message_id=message_id)
 
     # -- webhooks (their own token) ---------------------------------------------------------
 
@@ -118,7 +164,7 @@ class DiscordRest:
         route = Route(
             "POST", "/webhooks/{webhook_id}/{token}", {"webhook_id": webhook_id, "token": token}
         )
-        return await self._json(route, body=message.payload(), query={"wait": "true"})
+        return await self._send_message(route, message, query={"wait": "true"})
 
     # -- channel messages (bot token) ------------------------------------------------------
 
@@ -130,13 +176,19 @@ class DiscordRest:
             "/channels/{channel_id}/messages/{message_id}",
             {"channel_id": channel_id, "message_id": message_id},
         )
-        result = await self.request(route, body=message.channel_payload(), auth=True)
-        return result if isinstance(result, dict) else {}
+        return await self._send_message(route, message, channel=True)
 
     async def create_channel_message(self, channel_id: str, message: Message) -> dict[str, Any]:
         route = Route("POST", "/channels/{channel_id}/messages", {"channel_id": channel_id})
-        result = await self.request(route, body=message.channel_payload(), auth=True)
-        return result if isinstance(result, dict) else {}
+        return await self._send_message(route, message, channel=True)
+
+    async def delete_channel_message(self, channel_id: str, message_id: str) -> None:
+        route = Route(
+            "DELETE",
+            "/channels/{channel_id}/messages/{message_id}",
+            {"channel_id": channel_id, "message_id": message_id},
+        )
+        await self.request(route, auth=True)
 
     # -- application commands (bot token) --------------------------------------------------
 
@@ -160,6 +212,22 @@ class DiscordRest:
 
     # -- transport -------------------------------------------------------------------------
 
+    async def _send_message(
+        self,
+        route: Route,
+        message: Message,
+        *,
+        query: Mapping[str, str] | None = None,
+        channel: bool = False,
+    ) -> dict[str, Any]:
+        """A message route. The channel ones take the bot token and no flags (a channel
+        message cannot be ephemeral); the others are authorised by the token in their path."""
+        body = message.channel_payload() if channel else message.payload()
+        result = await self.request(
+            route, body=body, files=message.files, query=query, auth=channel
+        )
+        return result if isinstance(result, dict) else {}
+
     async def _json(
         self, route: Route, *, body: Any, query: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
@@ -179,6 +247,7 @@ class DiscordRest:
         route: Route,
         *,
         body: Any = None,
+        files: Sequence[File] = (),
         query: Mapping[str, str] | None = None,
         auth: bool = False,
     ) -> Any:
@@ -186,92 +255,138 @@ class DiscordRest:
 
         POST is not idempotent: it is retried only when the request never reached Discord
         (connection refused) or Discord refused it with 429, so a follow-up is never doubled.
+        With ``files`` the body goes as ``payload_json`` beside them, in a multipart form.
         """
         headers = self._headers(auth=auth)
-        url = self._api_url + route.path
-        failures = 0
-        limited = 0
+        tries = _Tries()
         started = time.monotonic()
         while True:
-            suspended = self._limiter.suspended_for()
-            if suspended > 0:
-                # Too many refusals lately: stop before Cloudflare bans the IP.
-                raise RequestsSuspended(route=route.key, retry_after=suspended)
-            await self._limiter.acquire(route.key, route.major)
-            if auth:
-                await self._limiter.acquire_global()
+            await self._wait_turn(route, auth=auth)
             try:
-                async with self._session.request(
-                    route.method,
-                    url,
-                    json=body,
-                    params=query,
-                    headers=headers,
-                    timeout=self._timeout,
-                ) as response:
-                    self._limiter.update(route.key, route.major, response.headers)
-                    self._limiter.record_status(
-                        response.status, response.headers.get("X-RateLimit-Scope")
-                    )
-                    if response.status == TOO_MANY_REQUESTS:
-                        limited += 1
-                        retry_after, is_global = await _read_429(response)
-                        self._limiter.limited(
-                            route.key, route.major, retry_after=retry_after, is_global=is_global
-                        )
-                        log.warning(
-                            "discord_rate_limited",
-                            route=route.key,
-                            retry_after=retry_after,
-                            is_global=is_global,
-                            scope=response.headers.get("X-RateLimit-Scope"),
-                        )
-                        if limited > self._retry.max_rate_limited:
-                            raise RateLimitedError(
-                                route=route.key, retry_after=retry_after, is_global=is_global
-                            )
-                        continue
-                    if response.status in RETRYABLE_STATUSES:
-                        failures += 1
-                        if failures >= self._retry.attempts or route.method == "POST":
-                            raise await _http_error(response, route, ServerError)
-                        delay = self._retry.backoff(failures)
-                        log.warning(
-                            "discord_server_error",
-                            route=route.key,
-                            status=response.status,
-                            attempt=failures,
-                            retry_in=round(delay, 3),
-                        )
-                        await asyncio.sleep(delay)
-                        continue
-                    if response.status >= 400:
-                        raise await _http_error(response, route, DiscordHTTPError)
-                    log.debug(
-                        "discord_request",
-                        route=route.key,
-                        status=response.status,
-                        duration_ms=round((time.monotonic() - started) * 1000, 1),
-                    )
-                    if response.status == NO_CONTENT:
-                        return None
-                    return await response.json(content_type=None)
+                answer = await self._attempt(route, headers, body=body, files=files, query=query)
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
-                never_sent = isinstance(exc, aiohttp.ClientConnectorError)
-                failures += 1
-                if failures >= self._retry.attempts or (route.method == "POST" and not never_sent):
-                    raise ServerError(
-                        route=route.key, status=0, message=type(exc).__name__
-                    ) from None
-                delay = self._retry.backoff(failures)
-                log.warning(
-                    "discord_connection_error",
-                    route=route.key,
-                    error=type(exc).__name__,
-                    attempt=failures,
-                    retry_in=round(delay, 3),
-                )
-                await asyncio.sleep(delay)
+                await self._after_connection_failure(route, exc, tries)
+                continue
+            if answer.status == TOO_MANY_REQUESTS:
+                self._after_rate_limit(route, answer, tries)
+                continue
+            if answer.status in RETRYABLE_STATUSES:
+                await self._after_server_error(route, answer, tries)
+                continue
+            if answer.status >= 400:
+                raise _http_error(answer, route, DiscordHTTPError)
+            log.debug(
+                "discord_request",
+                route=route.key,
+                status=answer.status,
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+            )
+            return None if answer.status == NO_CONTENT else answer.json()
+
+    async def _wait_turn(self, route: Route, *, auth: bool) -> None:
+        """Wait for the route's bucket (and the bot's global limit), or refuse to send."""
+        suspended = self._limiter.suspended_for()
+        if suspended > 0:
+            # Too many refusals lately: stop before Cloudflare bans the IP.
+            raise RequestsSuspended(route=route.key, retry_after=suspended)
+        await self._limiter.acquire(route.key, route.major)
+        if auth:
+            await self._limiter.acquire_global()
+
+    async def _attempt(
+        self,
+        route: Route,
+        headers: Mapping[str, str],
+        *,
+        body: Any,
+        files: Sequence[File],
+        query: Mapping[str, str] | None,
+    ) -> _Answer:
+        """One try: send, note what the answer says of the limits, read it in full."""
+        # A form is spent once sent (aiohttp streams it), so each attempt builds its own.
+        payload: dict[str, Any] = {"data": _form(body, files)} if files else {"json": body}
+        async with self._session.request(
+            route.method,
+            self._api_url + route.path,
+            params=query,
+            headers=headers,
+            timeout=self._timeout,
+            **payload,
+        ) as response:
+            self._limiter.update(route.key, route.major, response.headers)
+            self._limiter.record_status(response.status, response.headers.get(SCOPE_HEADER))
+            return _Answer(
+                response.status, response.reason or "", response.headers, await response.read()
+            )
+
+    def _after_rate_limit(self, route: Route, answer: _Answer, tries: _Tries) -> None:
+        """A 429: the limiter holds the bucket (or everything) for ``retry_after``; give up
+        after ``max_rate_limited`` of them in a row."""
+        tries.limited += 1
+        retry_after, is_global = _read_429(answer)
+        self._limiter.limited(route.key, route.major, retry_after=retry_after, is_global=is_global)
+        log.warning(
+            "discord_rate_limited",
+            route=route.key,
+            retry_after=retry_after,
+            is_global=is_global,
+            scope=answer.headers.get(SCOPE_HEADER),
+        )
+        if tries.limited > self._retry.max_rate_limited:
+            raise RateLimitedError(route=route.key, retry_after=retry_after, is_global=is_global)
+
+    async def _after_server_error(self, route: Route, answer: _Answer, tries: _Tries) -> None:
+        """A retryable 5xx: back off and go again, unless the attempts are spent or it was a
+        POST, which Discord may have carried out before failing."""
+        tries.failures += 1
+        if tries.failures >= self._retry.attempts or route.method == "POST":
+            raise _http_error(answer, route, ServerError)
+        delay = self._retry.backoff(tries.failures)
+        log.warning(
+            "discord_server_error",
+            route=route.key,
+            status=answer.status,
+            attempt=tries.failures,
+            retry_in=round(delay, 3),
+        )
+        await asyncio.sleep(delay)
+
+    async def _after_connection_failure(
+        self, route: Route, exc: aiohttp.ClientConnectionError | TimeoutError, tries: _Tries
+    ) -> None:
+        """No answer: back off and go again. A POST only when it never left (connection
+        refused); after a timeout or a dropped connection Discord may have acted on it."""
+        never_sent = isinstance(exc, aiohttp.ClientConnectorError)
+        tries.failures += 1
+        if tries.failures >= self._retry.attempts or (route.method == "POST" and not never_sent):
+            raise ServerError(route=route.key, status=0, message=type(exc).__name__) from None
+        delay = self._retry.backoff(tries.failures)
+        log.warning(
+            "discord_connection_error",
+            route=route.key,
+            error=type(exc).__name__,
+            attempt=tries.failures,
+            retry_in=round(delay, 3),
+        )
+        await asyncio.sleep(delay)
+
+
+def _form(body: Any, files: Sequence[File]) -> aiohttp.FormData:
+    """Discord's multipart body: the JSON as ``payload_json``, each file as ``files[i]``."""
+    # Unquoted fields: percent-encoded file names (aiohttp's default) would reach the user
+    # as "my%20report.pdf". aiohttp still escapes quotes and backslashes.
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field(PAYLOAD_PART, json.dumps(body), content_type="application/json")
+    for index, file in enumerate(files):
+        form.add_field(
+            FILE_PART.format(index=index),
+            # A stream, not the bytes: aiohttp then writes a large file in chunks instead of
+            # holding the event loop for one write (and warns about bytes over 1 MiB).
+            io.BytesIO(file.data),
+            filename=file.filename,
+            content_type=file.content_type,
+        )
+    return form
 
 
 _WEBHOOK_PATH: Final = re.compile(r"/webhooks/([0-9]+)/([A-Za-z0-9_\-]{20,100})/?$")
@@ -285,14 +400,11 @@ def parse_webhook_url(url: Secret) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-async def _read_429(response: aiohttp.ClientResponse) -> tuple[float, bool]:
+def _read_429(answer: _Answer) -> tuple[float, bool]:
     """How long to wait, from the JSON body (precise) or the Retry-After header (seconds)."""
     retry_after: float | None = None
-    is_global = response.headers.get(GLOBAL_HEADER, "").lower() == "true"
-    try:
-        data = await response.json(content_type=None)
-    except (ValueError, aiohttp.ContentTypeError):
-        data = None
+    is_global = answer.headers.get(GLOBAL_HEADER, "").lower() == "true"
+    data = answer.json_or_none()
     if isinstance(data, dict):
         value = data.get("retry_after")
         if isinstance(value, int | float):
@@ -300,22 +412,18 @@ async def _read_429(response: aiohttp.ClientResponse) -> tuple[float, bool]:
         is_global = is_global or bool(data.get("global"))
     if retry_after is None:
         try:
-            retry_after = float(response.headers.get(RETRY_AFTER_HEADER, "1"))
+            retry_after = float(answer.headers.get(RETRY_AFTER_HEADER, "1"))
         except ValueError:
             retry_after = 1.0
     return max(0.0, retry_after), is_global
 
 
-async def _http_error(
-    response: aiohttp.ClientResponse, route: Route, kind: type[DiscordHTTPError]
-) -> DiscordHTTPError:
-    code, message, errors = 0, response.reason or "", None
-    try:
-        data = await response.json(content_type=None)
-    except (ValueError, aiohttp.ContentTypeError):
-        data = None
+def _http_error(answer: _Answer, route: Route, kind: type[DiscordHTTPError]) -> DiscordHTTPError:
+    """A refusal as an error carrying Discord's status, JSON code, message and field errors."""
+    code, message, errors = 0, answer.reason, None
+    data = answer.json_or_none()
     if isinstance(data, dict):
         code = int(data.get("code", 0) or 0)
         message = str(data.get("message", message))
         errors = data.get("errors")
-    return kind(route=route.key, status=response.status, code=code, message=message, errors=errors)
+    return kind(route=route.key, status=answer.status, code=code, message=message, errors=errors)
