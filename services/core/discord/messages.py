@@ -116,8 +116,10 @@ class File:
 
     def __post_init__(self) -> None:
         # A plain name: no path, and nothing a multipart header would need to escape.
-        if not self.filename or any(c in self.filename for c in '/\\"') or not (
-            self.filename.isprintable()
+        if (
+            not self.filename
+            or any(c in self.filename for c in '/\\"')
+            or not (self.filename.isprintable())
         ):
             raise InvalidComponent("file", f"{self.filename!r} is not a plain file name")
 
