@@ -17,15 +17,19 @@ import base64
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nacl.signing import SigningKey
 
 from devtools import aws
+
+if TYPE_CHECKING:
+    from devtools.standin import DiscordStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("LOCAL_STATE_DIR", ROOT / ".local"))
@@ -47,6 +51,7 @@ _SHARED_ENV = frozenset(
         "EVENT_BUS_NAME",
         "SCHEDULER_QUEUE_URL",
         "SSM_PREFIX",
+        "STANDIN",
     }
 )
 
@@ -70,14 +75,18 @@ def dev_identity() -> dict[str, str]:
     """The local signing key and application id, made once and kept in ``.local/``."""
     if DEV_FILE.exists():
         data: dict[str, str] = json.loads(DEV_FILE.read_text(encoding="utf-8"))
-        return data
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    key = SigningKey.generate()
-    data = {
-        "signing_key": key.encode().hex(),
-        "public_key": key.verify_key.encode().hex(),
-        "application_id": DEV_APPLICATION_ID,
-    }
+        if "custom_id_secret" in data:
+            return data
+        data["custom_id_secret"] = secrets.token_urlsafe(32)  # a file from an older version
+    else:
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        key = SigningKey.generate()
+        data = {
+            "signing_key": key.encode().hex(),
+            "public_key": key.verify_key.encode().hex(),
+            "application_id": DEV_APPLICATION_ID,
+            "custom_id_secret": secrets.token_urlsafe(32),
+        }
     DEV_FILE.write_text(json.dumps(data, indent=1), encoding="utf-8")
     DEV_FILE.chmod(0o600)
     return data
@@ -95,15 +104,45 @@ def _interaction_id(token: str | None) -> str:
     return parts[1] if len(parts) > 1 else "?"
 
 
+def _components(message: Mapping[str, Any]) -> str:
+    """Buttons and menus as ``[label → custom_id]``, so one can click them with devtools.send."""
+    shown = [
+        f"[{c.get('label') or c.get('placeholder') or 'menu'} → "
+        f"{c.get('custom_id') or c.get('url')}]"
+        for row in message.get("components") or []
+        for c in row.get("components") or []
+        if isinstance(c, Mapping)
+    ]
+    return (" " + " ".join(shown)) if shown else ""
+
+
 def print_event(kind: str, record: Any, message: Mapping[str, Any] | None) -> None:
-    content = (message or {}).get("content", "")
-    flags = (message or {}).get("flags", 0)
+    """One line per thing the stand-in saw or did, as a user would see it in Discord."""
+    shown = dict(message or {})
+    where = (
+        f"channel {shown.get('channel_id')}"
+        if kind == "webhook_post"
+        else f"interaction {_interaction_id(record.token)}"
+    )
+    if kind == "modal":
+        fields = [
+            (c.get("component") or {}).get("custom_id") for c in shown.get("components") or []
+        ]
+        print(
+            f"[discord] {kind:<14} {where}: form {shown.get('title')!r} "
+            f"(custom_id {shown.get('custom_id')}, fields {fields})",
+            flush=True,
+        )
+        return
+    if kind == "autocomplete":
+        names = [c.get("name") for c in shown.get("choices") or []]
+        print(f"[discord] {kind:<14} {where}: {names}", flush=True)
+        return
+    flags = shown.get("flags") or 0
     visibility = " (ephemeral)" if flags & 64 else ""
-    if kind == "webhook_post":
-        where = f"channel {(message or {}).get('channel_id')}"
-    else:
-        where = f"interaction {_interaction_id(record.token)}"
-    print(f"[discord] {kind:<14} {where}{visibility}: {content!r}", flush=True)
+    content = "Bot is thinking…" if flags & 128 else shown.get("content", "")
+    extra = _components(shown)
+    print(f"[discord] {kind:<14} {where}{visibility}: {content!r}{extra}", flush=True)
 
 
 async def run_scheduler(env: Mapping[str, str], queue_url: str, stopping: asyncio.Event) -> None:
@@ -183,25 +222,28 @@ async def serve(environ: Mapping[str, str]) -> int:
             )
             print(f"[local] AWS (moto) at {endpoint}, jobs queue {queues.url}", flush=True)
         async with contextlib.AsyncExitStack() as astack:
+            standin: DiscordStandIn | None = None
             if not real_discord:
                 from devtools.standin import DiscordStandIn
 
                 identity = dev_identity()
-                fake = await astack.enter_async_context(
+                standin = await astack.enter_async_context(
                     DiscordStandIn(
                         application_id=identity["application_id"],
                         on_event=print_event,
                         port=int(env.get("DISCORD_STANDIN_PORT", "8081")),
                     )
                 )
+                env.setdefault("CUSTOM_ID_SECRET", identity["custom_id_secret"])
                 env.update(
                     DISCORD_PUBLIC_KEY=identity["public_key"],
                     DISCORD_APPLICATION_ID=identity["application_id"],
-                    DISCORD_API_URL=fake.url,
+                    DISCORD_API_URL=standin.url,
+                    STANDIN="1",
                 )
-                print(f"[local] Discord stand-in at {fake.url}", flush=True)
+                print(f"[local] Discord stand-in at {standin.url}", flush=True)
                 if env.get("SCHEDULER_QUEUE_URL"):
-                    _webhooks_for_local_servers(env, fake)
+                    _webhooks_for_local_servers(env, standin)
             processes = [await _spawn("api", env), await _spawn("worker", env)]
             scheduler = None
             if env.get("SCHEDULER_QUEUE_URL"):
@@ -218,11 +260,16 @@ async def serve(environ: Mapping[str, str]) -> int:
                 print(f"[local] the API did not start on {api_url}", flush=True)
                 stopping.set()
             else:
+                if standin is not None:
+                    # The stand-in delivers what devtools.send gives it, signed as Discord does.
+                    key = SigningKey(bytes.fromhex(dev_identity()["signing_key"]))
+                    standin.connect(api_url + "/interactions", key)
                 print(f"[local] API at {api_url}/interactions", flush=True)
-                if not real_discord:
+                if standin is not None:
                     print(
                         "[local] try:  .venv/bin/python -m devtools.send ping\n"
-                        "[local]       .venv/bin/python -m devtools.send countdown seconds=10",
+                        "[local]       .venv/bin/python -m devtools.send countdown seconds=10\n"
+                        "[local]       .venv/bin/python -m devtools.send roll sides=20",
                         flush=True,
                     )
             exited = [asyncio.create_task(p.wait()) for p in processes]

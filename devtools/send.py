@@ -1,13 +1,23 @@
-"""Send a signed interaction to a running API, as Discord would.
+"""Send an interaction to a running API, as Discord would: every kind.
 
-    python -m devtools.send ping
-    python -m devtools.send countdown seconds=10
-    python -m devtools.send admin settings show key=lang      (subcommands: words first)
-    python -m devtools.send --ping                             (a PING)
-    python -m devtools.send --admin config show                (as a server administrator)
+    python -m devtools.send ping                                   a slash command
+    python -m devtools.send countdown seconds=10                   ... with options
+    python -m devtools.send --admin config set key=reminder value="Stand-up"  (subcommands first)
+    python -m devtools.send --complete help command=co             autocomplete, on the last option
+    python -m devtools.send --user "User info" --target 900000000000000003
+    python -m devtools.send --message "Word count" --text "how many words is this"
+    python -m devtools.send --click roll:1:6                       a button (from the reply above)
+    python -m devtools.send --click colour:1 --values red,blue      a select menu
+    python -m devtools.send --modal feedback:1 text="Nice bot"     a submitted modal
+    python -m devtools.send --ping                                 a PING
+    python -m devtools.send --admin config show                    as a server administrator
+    python -m devtools.send --dm ping                              in a DM, not a server
 
-Signs with the local development key that ``make run`` created in ``.local/dev.json``.
-Option values are converted using the command's own declaration.
+With ``make run``'s Discord stand-in running, the interaction goes through it: it signs and
+delivers it as Discord does, checks the answer against Discord's schema and applies it, so
+clicks and edits land on the messages it shows. ``--direct`` signs and posts to the API
+yourself. Either way it signs with the development key in ``.local/dev.json``. Option values
+are converted using the command's own declaration.
 """
 
 from __future__ import annotations
@@ -23,10 +33,11 @@ import aiohttp
 from nacl.signing import SigningKey
 
 from devtools import interactions
-from devtools.local import dev_identity
+from devtools.local import STATE_DIR, dev_identity
 from services.core.bot.errors import UnknownCommandError
 from services.core.bot.options import OptionSpec
-from services.core.discord.models import OptionType, Permissions
+from services.core.discord.components import ComponentType
+from services.core.discord.models import InteractionType, OptionType, Permissions
 
 _CONVERT: dict[OptionType, Callable[[str], Any]] = {
     OptionType.INTEGER: int,
@@ -39,20 +50,27 @@ def _typed(spec: OptionSpec | None, raw: str) -> Any:
     if spec is None:
         return raw
     convert = _CONVERT.get(spec.type)
-    return convert(raw) if convert else raw
+    try:
+        return convert(raw) if convert else raw
+    except ValueError:
+        return raw  # sent as typed: the API's answer says what is wrong with it
 
 
-def build(
-    words: list[str], application_id: str, *, guild: bool, admin: bool = False
-) -> dict[str, Any]:
-    from services.commands import bot
-
+def _split(words: list[str]) -> tuple[list[str], list[list[str]]]:
     path = [w for w in words if "=" not in w]
     pairs = [w.split("=", 1) for w in words if "=" in w]
+    return path, pairs
+
+
+def _options(words: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The command name and Discord's nested options for ``path... name=value...``."""
+    from services.core.bot.loader import load_bot
+
+    path, pairs = _split(words)
     if not path:
         raise SystemExit("name a command, e.g. `ping`")
     try:
-        specs = {s.name: s for s in bot.get(" ".join(path)).options}
+        specs = {s.name: s for s in load_bot().router.get(" ".join(path)).options}
     except UnknownCommandError:
         specs = {}  # unknown here: send it anyway and see what the API says
     options: list[dict[str, Any]] = []
@@ -63,16 +81,91 @@ def build(
     for depth, word in reversed(list(enumerate(path[1:], start=1))):
         kind = OptionType.SUB_COMMAND if depth == len(path) - 1 else OptionType.SUB_COMMAND_GROUP
         options = [{"type": int(kind), "name": word, "options": options}]
+    return path[0], options
+
+
+def build(
+    words: list[str], application_id: str, *, guild: bool, admin: bool = False
+) -> dict[str, Any]:
+    """A slash command interaction from the CLI's words."""
+    name, options = _options(words)
     return interactions.command(
         application_id,
-        path[0],
+        name,
         options,
         guild_id=interactions.DEV_GUILD_ID if guild else None,
         permissions=int(Permissions.ADMINISTRATOR) if admin else 0,
     )
 
 
-async def send(url: str, key: SigningKey, payload: dict[str, Any]) -> int:
+def _standin_url() -> str | None:
+    """The running stand-in's base URL, as ``make run`` recorded it."""
+    try:
+        env = json.loads((STATE_DIR / "env.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    api = env.get("DISCORD_API_URL", "")
+    return api.rsplit("/api/", 1)[0] if env.get("STANDIN") and "/api/" in api else None
+
+
+async def _message_with(session: aiohttp.ClientSession, base: str | None, custom_id: str) -> Any:
+    """The stand-in's newest message carrying ``custom_id``, so a click lands on it."""
+    if base is None:
+        return None
+    async with session.get(f"{base}/_fake/messages", params={"custom_id": custom_id}) as got:
+        return await got.json() if got.status == 200 else None
+
+
+async def compose(args: argparse.Namespace, application_id: str, base: str | None) -> Any:
+    guild_id = None if args.dm else interactions.DEV_GUILD_ID
+    permissions = int(Permissions.ADMINISTRATOR) if args.admin else 0
+    if args.ping:
+        return interactions.ping(application_id)
+    if args.user:
+        target = interactions.user(args.target or interactions.DEV_USER_ID, args.target_name)
+        return interactions.user_command(
+            application_id, args.user, target=target, guild_id=guild_id, permissions=permissions
+        )
+    if args.message:
+        target = interactions.channel_message(args.text or "")
+        return interactions.message_command(
+            application_id, args.message, target=target, guild_id=guild_id, permissions=permissions
+        )
+    if args.click:
+        async with aiohttp.ClientSession() as session:
+            message = await _message_with(session, base, args.click)
+        values = args.values.split(",") if args.values is not None else None
+        return interactions.click(
+            application_id,
+            args.click,
+            message=message,
+            component_type=ComponentType.STRING_SELECT if values is not None else 2,
+            values=values,
+            guild_id=guild_id,
+            permissions=permissions,
+        )
+    if args.modal:
+        _, pairs = _split(args.words)
+        return interactions.modal_submit(
+            application_id,
+            args.modal,
+            dict(pairs),
+            guild_id=guild_id,
+            permissions=permissions,
+        )
+    if args.complete:
+        payload = build(args.words, application_id, guild=not args.dm, admin=args.admin)
+        payload["type"] = int(InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE)
+        leaf = payload["data"]["options"]
+        while leaf and leaf[0]["type"] in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
+            leaf = leaf[0]["options"]
+        if leaf:
+            leaf[-1]["focused"] = True  # what the user is typing now
+        return payload
+    return build(args.words, application_id, guild=not args.dm, admin=args.admin)
+
+
+async def send_direct(url: str, key: SigningKey, payload: dict[str, Any]) -> int:
     body = interactions.encode(payload)
     async with (
         aiohttp.ClientSession() as session,
@@ -81,30 +174,62 @@ async def send(url: str, key: SigningKey, payload: dict[str, Any]) -> int:
         text = await response.text()
         print(f"HTTP {response.status}")
         try:
-            print(json.dumps(json.loads(text), indent=2))
+            print(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
         except ValueError:
             print(text)
         return 0 if response.status < 400 else 1
 
 
+async def send_via_standin(base: str, payload: dict[str, Any]) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{base}/_fake/interactions", json=payload) as response,
+    ):
+        summary = await response.json(content_type=None)
+    if response.status != 200:
+        print(summary.get("error", summary), file=sys.stderr)
+        return 1
+    print(f"HTTP {summary['status']} in {summary['elapsed_ms']} ms")
+    print(json.dumps(summary.get("response"), indent=2, ensure_ascii=False))
+    for problem in summary.get("violations", []):
+        print(f"Discord would refuse this answer: {problem}", file=sys.stderr)
+    if summary.get("error"):
+        print(summary["error"], file=sys.stderr)
+    ok = summary["status"] == 200 and not summary.get("violations")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("words", nargs="*", help="command path and name=value options")
     parser.add_argument("--url", default="http://127.0.0.1:8080/interactions")
+    parser.add_argument("--direct", action="store_true", help="post to the API, not the stand-in")
     parser.add_argument("--ping", action="store_true", help="send a PING instead")
     parser.add_argument("--dm", action="store_true", help="as if sent in a DM, not a server")
     parser.add_argument("--admin", action="store_true", help="as a server administrator")
+    parser.add_argument("--complete", action="store_true", help="autocomplete the last option")
+    parser.add_argument("--user", metavar="NAME", help="a user context-menu command")
+    parser.add_argument("--target", metavar="USER_ID", help="the user it is run on")
+    parser.add_argument("--target-name", default="someone", help="that user's username")
+    parser.add_argument("--message", metavar="NAME", help="a message context-menu command")
+    parser.add_argument("--text", help="the text of the message it is run on")
+    parser.add_argument("--click", metavar="CUSTOM_ID", help="click a button (or a select)")
+    parser.add_argument("--values", help="comma-separated values chosen in a select menu")
+    parser.add_argument("--modal", metavar="CUSTOM_ID", help="submit a modal, fields as k=v")
     args = parser.parse_args(argv)
     identity = dev_identity()
-    key = SigningKey(bytes.fromhex(identity["signing_key"]))
-    if args.ping:
-        payload = interactions.ping(identity["application_id"])
-    else:
-        payload = build(args.words, identity["application_id"], guild=not args.dm, admin=args.admin)
+    base = None if args.direct else _standin_url()
+    payload = asyncio.run(compose(args, identity["application_id"], base))
     try:
-        return asyncio.run(send(args.url, key, payload))
+        if base is not None:
+            return asyncio.run(send_via_standin(base, payload))
+        key = SigningKey(bytes.fromhex(identity["signing_key"]))
+        return asyncio.run(send_direct(args.url, key, payload))
     except aiohttp.ClientConnectionError:
-        print(f"nothing answers at {args.url}: is `make run` running?", file=sys.stderr)
+        where = base or args.url
+        print(f"nothing answers at {where}: is `make run` running?", file=sys.stderr)
         return 1
 
 

@@ -37,6 +37,7 @@ class Api(Construct):
         network: Network,
         environment: dict[str, str],
         secret: secretsmanager.ISecret,
+        custom_id_key: secretsmanager.ISecret,
         desired_count: int,
         retention: logs.RetentionDays,
         certificate_arn: str | None,
@@ -65,7 +66,8 @@ class Api(Construct):
                 container_port=8080,
                 environment=environment,
                 secrets={
-                    "DISCORD_PUBLIC_KEY": ecs.Secret.from_secrets_manager(secret, "public_key")
+                    "DISCORD_PUBLIC_KEY": ecs.Secret.from_secrets_manager(secret, "public_key"),
+                    "CUSTOM_ID_SECRET": ecs.Secret.from_secrets_manager(custom_id_key),
                 },
                 log_driver=log_driver(self, "Api", retention),
             ),
@@ -85,6 +87,7 @@ class Worker(Construct):
         network: Network,
         environment: dict[str, str],
         secret: secretsmanager.ISecret,
+        custom_id_key: secretsmanager.ISecret,
         min_tasks: int,
         max_tasks: int,
         backlog_metric: object,
@@ -98,6 +101,7 @@ class Worker(Construct):
             environment=environment,
             secrets={
                 "DISCORD_BOT_TOKEN": ecs.Secret.from_secrets_manager(secret, "bot_token"),
+                "CUSTOM_ID_SECRET": ecs.Secret.from_secrets_manager(custom_id_key),
             },
             logging=log_driver(self, "Worker", retention),
             # ECS's longest: the worker drains running jobs within WORKER_SHUTDOWN_GRACE.

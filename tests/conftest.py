@@ -28,6 +28,7 @@ from services.core.config import ApiSettings, WorkerSettings
 
 APPLICATION_ID = "100000000000000000"
 BOT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.GfakeX.abcdefghijklmnopqrstuvwxyz0123456789AB"
+CUSTOM_ID_SECRET = "a key for signed custom_ids in the tests, long enough"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -103,6 +104,7 @@ def base_env(moto: str, queues: JobQueues, discord_url: str, **extra: str) -> di
         "DISCORD_APPLICATION_ID": APPLICATION_ID,
         "DISCORD_API_URL": discord_url,
         "DISCORD_BOT_TOKEN": BOT_TOKEN,
+        "CUSTOM_ID_SECRET": CUSTOM_ID_SECRET,
         "LOG_FORMAT": "json",
         # Short polls keep each test's worker shutdown short; production polls 20 s.
         "WORKER_POLL_SECONDS": "1",

@@ -209,6 +209,23 @@ class DiscordStandIn:
         await self._notify()
         return result
 
+    def message_with(self, custom_id: str) -> dict[str, Any] | None:
+        """The newest message carrying a component with this custom_id: the one a user would
+        click on."""
+        for message in reversed(list(self.messages.values())):
+            for row in message.get("components") or []:
+                for component in row.get("components") or []:
+                    if component.get("custom_id") == custom_id:
+                        found: dict[str, Any] = message
+                        return found
+        return None
+
+    async def _find_message(self, request: web.Request) -> web.Response:
+        found = self.message_with(request.query.get("custom_id", ""))
+        if found is None:
+            return web.json_response({"error": "no message carries that custom_id"}, status=404)
+        return web.json_response(found)
+
     async def _fake_interaction(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json()
@@ -241,6 +258,7 @@ class DiscordStandIn:
         # deliver interactions (devtools.send), and a browser show uploaded files.
         app.router.add_post(FAKE_PREFIX + "webhooks", self._admin_create_webhook)
         app.router.add_post(FAKE_PREFIX + "interactions", self._fake_interaction)
+        app.router.add_get(FAKE_PREFIX + "messages", self._find_message)
         app.router.add_get(FAKE_PREFIX + "attachments/{attachment_id}/{filename}", self._file)
         self._session = aiohttp.ClientSession()
         self._runner = web.AppRunner(app, access_log=None)

@@ -9,7 +9,10 @@ import pytest
 
 from devtools import interactions
 from devtools.standin import schemas
+from services.api.app import create_app
+from services.core.bot import Router
 from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from services.core.errors import ConfigError
 from services.core.jobs import decode_job
 from tests.api.commands import router
 from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
@@ -278,3 +281,12 @@ async def test_concurrent_requests_are_all_answered(api):
 async def test_get_on_interactions_is_405(api):
     async with api.session.get(api.url + "/interactions") as response:
         assert response.status == 405
+
+
+def test_a_bot_with_signed_custom_ids_does_not_start_without_the_key(moto, queues, signing_key):
+    env = {**base_env(moto, queues, "http://127.0.0.1:9/api/v10")}
+    env.pop("CUSTOM_ID_SECRET")
+    with pytest.raises(ConfigError, match="CUSTOM_ID_SECRET"):
+        create_app(api_settings(env, signing_key), router=router)
+    # A bot without signed templates needs no key.
+    create_app(api_settings(env, signing_key), router=Router())

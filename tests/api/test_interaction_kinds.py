@@ -22,13 +22,12 @@ from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
 from tests.worker.test_end_to_end import running_worker
 
 EPHEMERAL = int(MessageFlags.EPHEMERAL)
-SECRET = "a custom_id key of at least thirty-two characters"
 
 
 @pytest.fixture
 async def bot(moto, queues, discord, signing_key) -> AsyncIterator[DiscordStandIn]:
     """The shipped bot: API and worker, with the stand-in connected to the API."""
-    env = base_env(moto, queues, discord.url, CUSTOM_ID_SECRET=SECRET)
+    env = base_env(moto, queues, discord.url)
     async with (
         serve_api(api_settings(env, signing_key), signing_key) as api,
         running_worker(env),
@@ -40,7 +39,7 @@ async def bot(moto, queues, discord, signing_key) -> AsyncIterator[DiscordStandI
 @pytest.fixture
 async def test_bot(moto, queues, discord, signing_key) -> AsyncIterator[DiscordStandIn]:
     """The test-only router (tests/api/commands.py), API and worker."""
-    env = base_env(moto, queues, discord.url, CUSTOM_ID_SECRET=SECRET)
+    env = base_env(moto, queues, discord.url)
     async with (
         serve_api(api_settings(env, signing_key), signing_key, router=test_router) as api,
         running_worker(env, router=test_router),

@@ -68,6 +68,18 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
             shown = _wait_for(out, "Countdown of 2 s finished", 30)
             assert "[discord] edit_original" in shown
             assert "Counting down" in shown
+            # every other kind, through the stand-in as Discord would deliver it
+            assert '"type": 6' in send("--click", "again:1:2")
+            _wait_for(out, "[discord] deferred", 10)
+            assert '"custom_id": "roll:1:20"' in send("roll", "sides=20")
+            assert '"type": 7' in send("--click", "roll:1:20")
+            _wait_for(out, "[discord] update", 10)
+            assert '"type": 9' in send("feedback")
+            assert "> Thanks, @everyone" in send("--modal", "feedback:1", "text=Thanks, @everyone")
+            assert '"/countdown"' in send("--complete", "help", "command=count")
+            assert "3 words" in send("--message", "Word count", "--text", "one two three")
+            assert "Account created" in send("--user", "User info", "--target", "1" + "0" * 17)
+            assert "form 'Feedback'" in out.read_text()
             # a scheduled task and a notification reach the stand-in through the scheduler
             fired = run_module("devtools.fire", "daily-reminder", env=env)
             assert fired.returncode == 0, fired.stderr

@@ -103,12 +103,19 @@ def test_worker_stops_gracefully_and_scales_on_backlog_to_zero_in_dev(prod, dev)
 
 def test_secrets_are_never_plain_environment_values(prod):
     rendered = json.dumps(prod.to_json())
+    given = []
     for definition in prod.find_resources("AWS::ECS::TaskDefinition").values():
         for container in definition["Properties"]["ContainerDefinitions"]:
             names = {e["Name"] for e in container.get("Environment", [])}
-            assert not names & {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN"}
+            assert not names & {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "CUSTOM_ID_SECRET"}
             secrets = {s["Name"] for s in container.get("Secrets", [])}
-            assert secrets <= {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN"}
+            assert secrets <= {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "CUSTOM_ID_SECRET"}
+            given.append(secrets)
+    # The API and the worker share the custom_id key; only the worker has the bot token.
+    assert sorted(map(sorted, given)) == [
+        ["CUSTOM_ID_SECRET", "DISCORD_BOT_TOKEN"],
+        ["CUSTOM_ID_SECRET", "DISCORD_PUBLIC_KEY"],
+    ]
     assert "set-me" in rendered  # only the placeholder template, to be replaced
 
 
