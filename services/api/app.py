@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.api.interactions import JSON, InteractionHandler
+from services.api.deadlines import Deadlines
+from services.api.interactions import INSTANT_COMMAND_BUDGET, JSON, InteractionHandler
 from services.core.bot import Router
 from services.core.bot.loader import check_custom_id_key, load_bot
 from services.core.config import ApiSettings
@@ -135,12 +136,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[Any]:
         # botocore retries only once: the enqueue budget, not retries, bounds the wait.
-        async with sqs_client(
-            settings.aws,
-            connect_timeout=settings.enqueue_timeout,
-            read_timeout=settings.enqueue_timeout,
-            max_attempts=2,
-        ) as sqs:
+        async with (
+            sqs_client(
+                settings.aws,
+                connect_timeout=settings.enqueue_timeout,
+                read_timeout=settings.enqueue_timeout,
+                max_attempts=2,
+            ) as sqs,
+            Deadlines(INSTANT_COMMAND_BUDGET) as deadlines,
+        ):
             queue = JobQueue(
                 client=sqs,
                 queue_url=settings.aws.jobs_queue_url,
@@ -156,6 +160,7 @@ def create_app(
                 verifier=verifier,
                 router=chosen,
                 queue=queue,
+                deadlines=deadlines,
                 custom_id_key=settings.discord.custom_id_key,
                 clock=clock,
             )

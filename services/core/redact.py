@@ -60,14 +60,24 @@ def _redact_keys(value: Any) -> Any:
     return value
 
 
+_CONTAINERS: Final = (dict, list, tuple)
+
+
 def redact_secret_keys(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: values under secret-sounding keys never reach the renderer."""
+    # Every line passes here: one look at all the keys at once, and the key-by-key pass only
+    # when a secret's name appears among them or a value holds more keys.
+    names = "\0".join(event_dict).lower()
+    if not any(secret in names for secret in SECRET_KEYS) and not any(
+        type(v) in _CONTAINERS for v in event_dict.values()
+    ):
+        return event_dict
     for key, value in event_dict.items():
         if key.lower() in SECRET_KEYS:
             event_dict[key] = REDACTED
-        elif type(value) in (dict, list, tuple):
+        elif type(value) in _CONTAINERS:
             event_dict[key] = _redact_keys(value)
     return event_dict
 

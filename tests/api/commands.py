@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from services.core.bot import Button, CommandContext, JobContext, Message, Reply, Router, Update
 
 router = Router()
@@ -58,3 +60,9 @@ async def notes(ctx: JobContext) -> Reply:
     await second.delete()
     await ctx.edit("working…")
     return "all notes sent"
+
+
+@router.command(description="An instant command that takes too long")
+async def dawdle(ctx: CommandContext) -> Reply:
+    await asyncio.sleep(30)
+    return "too late"

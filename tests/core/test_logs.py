@@ -9,7 +9,7 @@ import structlog
 
 from devtools.interactions import interaction_token
 from services.core.config import LogSettings
-from services.core.logs import configure_logging
+from services.core.logs import configure_logging, flush_logs, line_writer
 from services.core.redact import scrub_text
 from tests.conftest import BOT_TOKEN
 
@@ -79,3 +79,35 @@ def test_stdlib_lines_share_the_format_and_the_scrub():
     assert line["logger"] == "aiohttp.client"
     assert line["level"] == "warning"
     assert token not in line["event"]
+
+
+def test_the_canonical_line_writer_keeps_format_redaction_and_level():
+    out = io.StringIO()
+    configure_logging(LogSettings(level="INFO", format="json"), stream=out)
+    write = line_writer("api.interactions")
+    token = interaction_token("77")
+    write("interaction", {"status": 200, "route": "command:ping", "Token": token, "n": [1]})
+    write("interaction", {"status": 401, "reason": f"GET /webhooks/1/{token}"})
+    flush_logs()
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["event"] == "interaction"
+    assert first["level"] == "info"
+    assert first["timestamp"].endswith("Z")
+    assert (first["status"], first["route"], first["Token"], first["n"]) == (
+        200,
+        "command:ping",
+        "[redacted]",
+        [1],
+    )
+    assert token not in json.dumps(second)
+
+    quiet = io.StringIO()
+    configure_logging(LogSettings(level="WARNING", format="json"), stream=quiet)
+    line_writer("api.interactions")("interaction", {"status": 200})
+    flush_logs()
+    assert quiet.getvalue() == ""
+
+    configure_logging(LogSettings(level="INFO", format="console"), stream=io.StringIO())
+    with structlog.testing.capture_logs() as captured:
+        line_writer("api.interactions")("interaction", {"status": 200})
+    assert captured == [{"event": "interaction", "status": 200, "log_level": "info"}]

@@ -135,14 +135,16 @@ class _Invocation:
         return self.ids.encode(handler, **values)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built for every interaction, and a frozen dataclass's __init__ costs several
+# times a plain one on that path. Treat it as read-only.
+@dataclass(slots=True)
 class CommandContext(_Invocation):
     interaction: Interaction
     route: Route
     ids: CustomIds = field(default_factory=lambda: CustomIds({}, None), repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JobContext(_Invocation):
     interaction: Interaction
     route: Route

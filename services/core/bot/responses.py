@@ -22,7 +22,7 @@ from services.core.bot.options import Choice
 from services.core.bot.routes import Defer, Route, RouteKind
 from services.core.discord.components import Modal
 from services.core.discord.interaction import Interaction
-from services.core.discord.messages import File, Message
+from services.core.discord.messages import File, Message, text_payload
 from services.core.discord.models import MessageFlags, ResponseType
 
 # Discord docs, "Autocomplete": at most 25 choices, each name 1-100 characters.
@@ -31,7 +31,9 @@ MAX_CHOICE_NAME: Final = 100
 DONE_TEXT: Final = "Done."
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built for every interaction, and a frozen dataclass's __init__ costs several
+# times a plain one on that path. Treat it as read-only.
+@dataclass(slots=True)
 class InteractionResponse:
     """An interaction response: its JSON body, and files to send with it (multipart)."""
 
@@ -92,9 +94,11 @@ def instant_response(route: Route, interaction: Interaction, result: Any) -> Int
         if _on_a_message(route, interaction):
             return InteractionResponse(ResponseType.DEFERRED_UPDATE_MESSAGE)
         result = DONE_TEXT
-    if isinstance(result, Message | str):
-        message = as_message(result, ephemeral=route.ephemeral)
-        return message_response(message, ResponseType.CHANNEL_MESSAGE_WITH_SOURCE)
+    if type(result) is str:
+        data = text_payload(result, ephemeral=route.ephemeral)
+        return InteractionResponse(ResponseType.CHANNEL_MESSAGE_WITH_SOURCE, data)
+    if isinstance(result, Message):
+        return message_response(result, ResponseType.CHANNEL_MESSAGE_WITH_SOURCE)
     raise ResponseNotAllowed(route.id, f"cannot answer with a {type(result).__name__}")
 
 

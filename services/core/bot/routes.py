@@ -64,7 +64,9 @@ class Route:
         return self.defer is not None
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built for every interaction, and a frozen dataclass's __init__ costs several
+# times a plain one on that path. Treat it as read-only.
+@dataclass(slots=True)
 class Match:
     """The route an interaction names, and the handler's arguments after the context."""
 

@@ -50,6 +50,23 @@ def truncate(text: str, limit: int = MAX_CONTENT_LENGTH) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_EPHEMERAL: Final = int(MessageFlags.EPHEMERAL)
+
+
+def text_payload(
+    content: str | None, *, ephemeral: bool = False, mentions: Mapping[str, Any] = MENTION_USERS
+) -> dict[str, Any]:
+    """The body of a message with text only: what ``Message.payload`` starts from, and what
+    the API answers for a handler that returned a ``str`` (no ``Message`` to build on the
+    hot path). Empty lists are sent, not left out: an edit replaces embeds and components."""
+    body: dict[str, Any] = {"allowed_mentions": dict(mentions), "embeds": [], "components": []}
+    if content is not None:
+        body["content"] = truncate(content)
+    if ephemeral:
+        body["flags"] = _EPHEMERAL
+    return body
+
+
 @dataclass(frozen=True, slots=True)
 class EmbedField:
     name: str
@@ -138,26 +155,25 @@ class Message:
             raise InvalidComponent("message", f"has more than {MAX_EMBEDS} embeds")
         if len(self.files) > MAX_FILES:
             raise InvalidComponent("message", f"has more than {MAX_FILES} files")
-        # Laid out now too, so a component Discord would refuse fails where it is built.
-        layout(self.components)
+        if self.components:
+            # Laid out now too, so a component Discord would refuse fails where it is built.
+            layout(self.components)
 
     def payload(self) -> dict[str, Any]:
         """The JSON body (``payload_json`` when files go with it)."""
-        body: dict[str, Any] = {
-            "allowed_mentions": dict(self.allowed_mentions),
-            "embeds": [e.to_discord() if isinstance(e, Embed) else dict(e) for e in self.embeds],
-            "components": [row.to_discord() for row in layout(self.components)],
-        }
-        if self.content is not None:
-            body["content"] = truncate(self.content)
+        body = text_payload(self.content, ephemeral=self.ephemeral, mentions=self.allowed_mentions)
+        if self.embeds:
+            body["embeds"] = [
+                e.to_discord() if isinstance(e, Embed) else dict(e) for e in self.embeds
+            ]
+        if self.components:
+            body["components"] = [row.to_discord() for row in layout(self.components)]
         if self.files:
             body["attachments"] = [
                 {"id": str(i), "filename": f.filename}
                 | ({"description": f.description} if f.description else {})
                 for i, f in enumerate(self.files)
             ]
-        if self.ephemeral:
-            body["flags"] = int(MessageFlags.EPHEMERAL)
         return body
 
     def channel_payload(self) -> dict[str, Any]:
