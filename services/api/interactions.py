@@ -18,7 +18,8 @@ import orjson
 import structlog
 
 from services.api.deadlines import Deadlines
-from services.core.bot import CommandContext, Router
+from services.core.bot import CommandContext, Reply, Router, Update
+from services.core.bot.context import as_message
 from services.core.bot.errors import (
     ExpiredCustomId,
     OptionValueError,
@@ -33,15 +34,16 @@ from services.core.bot.responses import (
     message_response,
     reply_is_ephemeral,
 )
-from services.core.bot.routes import Match, RouteKind
+from services.core.bot.routes import Match, Route, RouteKind
 from services.core.discord import multipart
 from services.core.discord.errors import InvalidSignature, MalformedInteraction
 from services.core.discord.interaction import Interaction
-from services.core.discord.messages import Message
+from services.core.discord.messages import MAX_CONTENT_LENGTH, Message, truncate
 from services.core.discord.models import InteractionType, ResponseType
 from services.core.discord.signature import SignatureVerifier
+from services.core.discord.split import split_content
 from services.core.errors import EnqueueError
-from services.core.jobs import Job
+from services.core.jobs import FollowupsJob, Job
 from services.core.logs import line_writer
 
 log = structlog.get_logger("api.interactions")
@@ -49,6 +51,12 @@ log = structlog.get_logger("api.interactions")
 JSON: Final = "application/json"
 # Leaves room inside Discord's 3 s for the network both ways and for our own overhead.
 INSTANT_COMMAND_BUDGET: Final = 2.0
+# When the rest of a long answer must be queued after the handler ran: the whole request
+# stays this far inside Discord's 3 s.
+ANSWER_DEADLINE: Final = 2.7
+# The follow-ups wait this long on the queue, so Discord has taken the answer they follow.
+FOLLOWUPS_DELAY: Final = 1
+TRUNCATED_NOTE: Final = "\n… (the rest of this answer could not be sent)"
 _PONG: Final = b'{"type":1}'
 
 UNKNOWN_COMMAND_TEXT: Final = "This command isn't available any more. Try again in a minute."
@@ -80,7 +88,9 @@ class HttpReply(NamedTuple):
 
 
 class Enqueuer(Protocol):
-    async def put(self, job: Job) -> str: ...
+    async def put(
+        self, job: Job | FollowupsJob, *, timeout: float | None = None, delay_seconds: int = 0
+    ) -> str: ...
 
 
 def _json(status: int, payload: Any) -> HttpReply:
@@ -101,6 +111,17 @@ def _ephemeral(interaction: Interaction, text: str) -> HttpReply:
         return _http(choices_response([]))
     message = Message(content=text, ephemeral=True)
     return _http(message_response(message, ResponseType.CHANNEL_MESSAGE_WITH_SOURCE))
+
+
+def _too_long(result: object) -> bool:
+    """Whether a reply's text is longer than one Discord message holds."""
+    if type(result) is str:
+        return len(result) > MAX_CONTENT_LENGTH
+    if isinstance(result, Update):
+        result = result.message
+        if isinstance(result, str):
+            return len(result) > MAX_CONTENT_LENGTH
+    return isinstance(result, Message) and len(result.content or "") > MAX_CONTENT_LENGTH
 
 
 class InteractionHandler:
@@ -132,14 +153,19 @@ class InteractionHandler:
         line each."""
         started = time.perf_counter()
         fields: dict[str, Any] = {}
-        reply = await self._handle(body, signature, timestamp, fields)
+        reply = await self._handle(body, signature, timestamp, fields, started)
         fields["status"] = reply.status
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
         self._line("interaction", fields)
         return reply
 
     async def _handle(
-        self, body: bytes, signature: str | None, timestamp: str | None, fields: dict[str, Any]
+        self,
+        body: bytes,
+        signature: str | None,
+        timestamp: str | None,
+        fields: dict[str, Any],
+        started: float,
     ) -> HttpReply:
         try:
             self._verifier.verify(timestamp=timestamp, signature=signature, body=body)
@@ -178,10 +204,10 @@ class InteractionHandler:
         fields["route"] = match.route.id
         if match.route.deferred:
             return await self._defer(interaction, match, fields)
-        return await self._now(interaction, match, fields)
+        return await self._now(interaction, match, fields, started)
 
     async def _now(
-        self, interaction: Interaction, match: Match, fields: dict[str, Any]
+        self, interaction: Interaction, match: Match, fields: dict[str, Any], started: float
     ) -> HttpReply:
         route = match.route
         try:
@@ -203,7 +229,45 @@ class InteractionHandler:
                 return _http(choices_response([]))
             return _ephemeral(interaction, COMMAND_FAILED_TEXT)
         fields.update(outcome=Outcome.REPLIED, response_type=int(response.type))
+        if response.data is not None and _too_long(result):
+            await self._queue_the_rest(
+                interaction, route, result, response, fields=fields, started=started
+            )
         return _http(response)
+
+    async def _queue_the_rest(
+        self,
+        interaction: Interaction,
+        route: Route,
+        result: Reply | Update,
+        response: InteractionResponse,
+        *,
+        fields: dict[str, Any],
+        started: float,
+    ) -> None:
+        """A reply longer than one message: the answer keeps the first part (with the
+        reply's buttons, embeds and files); the rest go to the worker as follow-ups."""
+        message = as_message(result, ephemeral=route.ephemeral)
+        first, *rest = split_content(message.content or "")
+        assert response.data is not None
+        response.data["content"] = first
+        job = FollowupsJob(
+            interaction.id,
+            route.id,
+            tuple(rest),
+            message.ephemeral,
+            dict(message.allowed_mentions),
+            self._clock(),
+            interaction,
+        )
+        left = ANSWER_DEADLINE - (time.perf_counter() - started)
+        try:
+            await self._queue.put(job, timeout=max(left, 0.05), delay_seconds=FOLLOWUPS_DELAY)
+        except EnqueueError as exc:
+            response.data["content"] = truncate(first + TRUNCATED_NOTE)
+            fields.update(followups="not_queued", reason=exc.reason)
+            return
+        fields["followups"] = len(rest)
 
     async def _defer(
         self, interaction: Interaction, match: Match, fields: dict[str, Any]

@@ -4,11 +4,15 @@ by the worker.
 Versioned: a worker refuses a version it does not know instead of guessing, so a rolling
 deploy that changes the format cannot run a job wrongly. Version 2 carries the route the API
 chose and how it acknowledged the interaction; the worker still reads version 1, which the
-previous API wrote, during a rolling deploy.
+previous API wrote, during a rolling deploy. A "followups" job carries the rest of a reply the
+API answered at once but that was longer than one Discord message.
 
     {"v": 2, "kind": "interaction", "id": "<interaction id>", "route": "component:again",
      "defer": "update", "ephemeral": false, "received_at": 1700000000.123,
      "interaction": {...exactly what Discord sent...}}
+    {"v": 2, "kind": "followups", "id": "<interaction id>", "route": "command:help",
+     "ephemeral": true, "mentions": {"parse": []}, "parts": ["…", "…"],
+     "received_at": 1700000000.123, "interaction": {...}}
     {"v": 2, "kind": "task", "id": "<EventBridge event id>", "task": "daily-reminder",
      "received_at": 1700000000.123, "detail": {...the event...}}
     {"v": 1, "kind": "command", "id": ..., "command": "countdown", ...}      (read only)
@@ -35,6 +39,7 @@ READABLE_VERSIONS: Final = frozenset({1, 2})
 
 class JobKind(StrEnum):
     INTERACTION = "interaction"
+    FOLLOWUPS = "followups"
     TASK = "task"
     COMMAND = "command"  # version 1's name for an interaction job
 
@@ -89,6 +94,41 @@ class Job:
             received_at=received_at,
             interaction=interaction,
             ephemeral=ephemeral,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupsJob:
+    """The parts of an answer given now that did not fit in the answer itself: the worker
+    posts them as follow-ups, in order."""
+
+    id: str
+    route: str
+    parts: tuple[str, ...]
+    ephemeral: bool
+    mentions: dict[str, Any]
+    received_at: float
+    interaction: Interaction
+    kind: JobKind = JobKind.FOLLOWUPS
+
+    @property
+    def name(self) -> str:
+        return self.route.split(":", 1)[1] if ":" in self.route else self.route
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "v": JOB_FORMAT_VERSION,
+                "kind": self.kind.value,
+                "id": self.id,
+                "route": self.route,
+                "parts": list(self.parts),
+                "ephemeral": self.ephemeral,
+                "mentions": self.mentions,
+                "received_at": self.received_at,
+                "interaction": self.interaction.raw,
+            },
+            separators=(",", ":"),
         )
 
 
@@ -156,7 +196,25 @@ def _interaction_job(data: dict[str, Any], version: int, message_id: str | None)
     return Job(interaction.id, route, defer, received_at, interaction, ephemeral)
 
 
-def decode_any(body: str, *, message_id: str | None = None) -> Job | TaskJob:
+def _followups_job(data: dict[str, Any], message_id: str | None) -> FollowupsJob:
+    base = _interaction_job({**data, "defer": Defer.REPLY.value}, 2, message_id)
+    parts, mentions = data.get("parts"), data.get("mentions")
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
+        raise JobFormatError("parts is not a list of text", message_id=message_id)
+    if not isinstance(mentions, dict):
+        raise JobFormatError("mentions is not an object", message_id=message_id)
+    return FollowupsJob(
+        base.id,
+        base.route,
+        tuple(parts),
+        bool(base.ephemeral),
+        mentions,
+        base.received_at,
+        base.interaction,
+    )
+
+
+def decode_any(body: str, *, message_id: str | None = None) -> Job | FollowupsJob | TaskJob:
     try:
         data: Any = json.loads(body)
     except ValueError:
@@ -170,6 +228,8 @@ def decode_any(body: str, *, message_id: str | None = None) -> Job | TaskJob:
     expected = JobKind.COMMAND if version == 1 else JobKind.INTERACTION
     if kind == expected:
         return _interaction_job(data, version, message_id)
+    if kind == JobKind.FOLLOWUPS and version == JOB_FORMAT_VERSION:
+        return _followups_job(data, message_id)
     if kind != JobKind.TASK:
         raise JobFormatError(f"unknown kind {kind!r}", message_id=message_id)
     ident, task, detail = data.get("id"), data.get("task"), data.get("detail")

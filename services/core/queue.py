@@ -11,7 +11,7 @@ from typing import Any
 from services.core.aws import AWS_ERRORS, aws_client, error_code
 from services.core.config import AwsSettings
 from services.core.errors import EnqueueError
-from services.core.jobs import Job, TaskJob
+from services.core.jobs import FollowupsJob, Job, TaskJob
 
 
 def sqs_client(
@@ -34,14 +34,24 @@ class JobQueue:
         self._queue_url = queue_url
         self._timeout = timeout
 
-    async def put(self, job: Job | TaskJob) -> str:
-        """Enqueue and return the SQS message id, or raise ``EnqueueError``."""
+    async def put(
+        self,
+        job: Job | FollowupsJob | TaskJob,
+        *,
+        timeout: float | None = None,
+        delay_seconds: int = 0,
+    ) -> str:
+        """Enqueue and return the SQS message id, or raise ``EnqueueError``. ``timeout``
+        shortens the budget (never lengthens it), for a caller with less time left;
+        ``delay_seconds`` keeps the message from workers that long (SQS: 0-900)."""
         started = time.monotonic()
+        budget = self._timeout if timeout is None else min(timeout, self._timeout)
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(budget):
                 response = await self._client.send_message(
                     QueueUrl=self._queue_url,
                     MessageBody=job.encode(),
+                    DelaySeconds=delay_seconds,
                     MessageAttributes={
                         "kind": {"DataType": "String", "StringValue": job.kind.value},
                         "command": {

@@ -7,8 +7,10 @@ the message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Protocol
@@ -30,7 +32,7 @@ from services.core.discord.messages import Message
 from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.discord.split import split_message
 from services.core.errors import JobFormatError
-from services.core.jobs import Job, TaskJob, decode_any
+from services.core.jobs import FollowupsJob, Job, TaskJob, decode_any
 from services.core.tasks import TaskContext, TaskRegistry
 from services.core.webhooks import WebhookApi, WebhookDelivery
 from services.worker.idempotency import ClaimState, Ledger, NoLedger
@@ -43,6 +45,8 @@ class DiscordApi(ReplyApi, WebhookApi, Protocol):
 
 
 JOB_FAILED_TEXT: Final = "Sorry, something went wrong while running this command."
+INCOMPLETE_TEXT: Final = "(The rest of this answer could not be delivered.)"
+NOT_FOUND: Final = 404
 UNKNOWN_COMMAND_TEXT: Final = "This command isn't available any more."
 
 
@@ -121,7 +125,7 @@ class JobRunner:
             command=name,
             queue_wait_ms=round((time.time() - job.received_at) * 1000, 1),
         )
-        if isinstance(job, Job):
+        if not isinstance(job, TaskJob):
             log_fields.update(route=job.route, guild_id=job.interaction.guild_id)
         with structlog.contextvars.bound_contextvars(job_id=job.id, command=name):
             verdict = await self._claimed(job, receive_count)
@@ -134,7 +138,7 @@ class JobRunner:
         )
         return verdict
 
-    async def _claimed(self, job: Job | TaskJob, receive_count: int) -> Verdict:
+    async def _claimed(self, job: Job | FollowupsJob | TaskJob, receive_count: int) -> Verdict:
         """Run the job under its lock, and record what became of it."""
         claim = await self._ledger.acquire(job.id)
         match claim.state:
@@ -146,12 +150,14 @@ class JobRunner:
                 return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
         keepers = [asyncio.create_task(self._keep_lock(job.id))]
         reply = None
-        if isinstance(job, Job):
+        if not isinstance(job, TaskJob):
             reply = self._reply_for(job)
             keepers.append(asyncio.create_task(reply.learn_before_expiry()))
         try:
             if isinstance(job, Job) and reply is not None:
                 outcome = await self._run(job, reply)
+            elif isinstance(job, FollowupsJob) and reply is not None:
+                outcome = await self._run_followups(job, reply)
             else:
                 outcome = await self._run_task(job)
         except asyncio.CancelledError:
@@ -167,7 +173,11 @@ class JobRunner:
         if receive_count >= self._retry.max_receives and reply is not None:
             # The next receive dead-letters it: tell the user now, while we still can.
             log.error("job_parked", receive_count=receive_count)
-            await self._deliver(reply, Message(content=JOB_FAILED_TEXT))
+            if isinstance(job, FollowupsJob):  # the reply holds the first part: keep it
+                with contextlib.suppress(DiscordHTTPError, ReplyUnreachable):
+                    await reply.followup(Message(content=INCOMPLETE_TEXT, ephemeral=job.ephemeral))
+            else:
+                await self._deliver(reply, Message(content=JOB_FAILED_TEXT))
             # Visible at once: the next receive is the one that moves it to the DLQ.
             return Verdict(Outcome.PARKED, retry_in=0)
         return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
@@ -177,7 +187,7 @@ class JobRunner:
             await asyncio.sleep(self._lock_refresh)
             await self._ledger.extend(job_id)
 
-    async def _run_task(self, job: Job | TaskJob) -> Outcome:
+    async def _run_task(self, job: Job | FollowupsJob | TaskJob) -> Outcome:
         """A scheduled task handed over by the Lambda. Not retried on failure: a task that
         failed for one server has already delivered to the others."""
         assert isinstance(job, TaskJob)
@@ -193,7 +203,15 @@ class JobRunner:
             return Outcome.FAILED
         return Outcome.COMPLETED
 
-    def _reply_for(self, job: Job) -> OriginalReply:
+    def _reply_for(self, job: Job | FollowupsJob) -> OriginalReply:
+        if isinstance(job, FollowupsJob):
+            return OriginalReply(
+                api=self._rest,
+                interaction=job.interaction,
+                received_at=job.received_at,
+                ephemeral=job.ephemeral,
+                can_use_bot_token=self._bot_token,
+            )
         if job.ephemeral is None:  # a version-1 job: the route's own setting
             route = self._router.route(job.route)
             ephemeral = route.ephemeral if route is not None else False
@@ -263,20 +281,36 @@ class JobRunner:
         outcome = await self._deliver(reply, parts[0])
         if outcome is not Outcome.COMPLETED:
             return outcome
-        for sent, part in enumerate(parts[1:], start=1):
+        return await self._follow_up(reply, parts[1:], delivered=1, ephemeral=ephemeral)
+
+    async def _follow_up(
+        self, reply: OriginalReply, parts: Sequence[Message], *, delivered: int, ephemeral: bool
+    ) -> Outcome:
+        """Post ``parts`` as follow-ups, in order, after ``delivered`` parts the user has."""
+        for sent, part in enumerate(parts):
             try:
                 await reply.followup(part)
             except (DiscordHTTPError, ReplyUnreachable) as exc:
+                if sent == 0 and delivered == 0 and _passing(exc):
+                    return Outcome.RETRY  # nothing of it reached the user yet: try again
                 # Not run again: that would repeat the parts the user already has.
                 log.error(
                     "reply_incomplete",
-                    parts_sent=sent,
-                    parts=len(parts),
+                    parts_sent=delivered + sent,
+                    parts=delivered + len(parts),
                     reason=str(exc),
                     ephemeral=ephemeral,
                 )
                 return Outcome.FAILED
         return Outcome.COMPLETED
+
+    async def _run_followups(self, job: FollowupsJob, reply: OriginalReply) -> Outcome:
+        """The rest of an answer the API gave at once: its first part is already the reply."""
+        parts = [
+            Message(content=part, ephemeral=job.ephemeral, allowed_mentions=job.mentions)
+            for part in job.parts
+        ]
+        return await self._follow_up(reply, parts, delivered=0, ephemeral=job.ephemeral)
 
     async def _deliver(self, reply: OriginalReply, message: Message) -> Outcome:
         try:
@@ -295,3 +329,11 @@ class JobRunner:
     async def _tell_failure(self, reply: OriginalReply, text: str) -> Outcome:
         outcome = await self._deliver(reply, Message(content=text))
         return Outcome.RETRY if outcome is Outcome.RETRY else Outcome.FAILED
+
+
+def _passing(exc: Exception) -> bool:
+    """A follow-up refusal that may pass: Discord busy, or (404) not yet done with the
+    answer the follow-up belongs to."""
+    if isinstance(exc, ServerError | RateLimitedError):
+        return True
+    return isinstance(exc, DiscordHTTPError) and exc.status == NOT_FOUND

@@ -66,3 +66,11 @@ async def notes(ctx: JobContext) -> Reply:
 async def dawdle(ctx: CommandContext) -> Reply:
     await asyncio.sleep(30)
     return "too late"
+
+
+LONG_NOW = "\n\n".join(f"Paragraph {i}: " + "words " * 60 for i in range(12))
+
+
+@router.command(description="A long answer given at once", ephemeral=True)
+async def manual(ctx: CommandContext) -> Reply:
+    return LONG_NOW

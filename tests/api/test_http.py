@@ -290,3 +290,20 @@ def test_a_bot_with_signed_custom_ids_does_not_start_without_the_key(moto, queue
         create_app(api_settings(env, signing_key), router=router)
     # A bot without signed templates needs no key.
     create_app(api_settings(env, signing_key), router=Router())
+
+
+async def test_a_long_answer_whose_rest_cannot_be_queued_says_so(
+    moto, queues, discord, signing_key
+):
+    from devtools.aws import free_port
+    from tests.api.commands import LONG_NOW
+
+    env = base_env(moto, queues, discord.url, AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
+    async with serve_api(api_settings(env, signing_key), signing_key, router=router) as api:
+        status, body, _ = await api.post(interactions.command(APPLICATION_ID, "manual"))
+    assert status == 200
+    content = body["data"]["content"]
+    assert len(content) <= 2000
+    assert content.startswith(LONG_NOW[:100])
+    assert content.endswith("(the rest of this answer could not be sent)")
+    assert_valid_callback(body)

@@ -16,7 +16,7 @@ from devtools.standin import DiscordStandIn
 from services.core.discord.messages import MENTION_NONE
 from services.core.discord.models import MessageFlags
 from services.core.discord.snowflake import DISCORD_EPOCH_MS
-from tests.api.commands import LONG_REPLY, PAID
+from tests.api.commands import LONG_NOW, LONG_REPLY, PAID
 from tests.api.commands import router as test_router
 from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
 from tests.worker.test_end_to_end import running_worker
@@ -225,3 +225,18 @@ async def test_a_job_edits_and_deletes_its_follow_ups(test_bot):
     live = [m["content"] for i, m in state.followups.items() if i not in state.deleted_followups]
     assert live == ["first note, edited"]
     assert len(state.deleted_followups) == 1
+
+
+async def test_a_long_answer_given_at_once_continues_in_follow_ups(test_bot):
+    slash = interactions.command(APPLICATION_ID, "manual")
+    result = await test_bot.interact(slash)
+    assert result.accepted, result.violations
+    first = result.response["data"]["content"]
+    assert len(first) <= 2000
+    assert result.response["data"]["flags"] == EPHEMERAL
+    state = test_bot.state(slash["token"])
+    await test_bot.wait_for(lambda: len(state.followups) >= 2, timeout=15)
+    rest = [m["content"] for m in state.followups.values()]
+    assert all(len(p) <= 2000 for p in rest)
+    assert all(m["flags"] & EPHEMERAL for m in state.followups.values())
+    assert re.sub(r"\s+", " ", " ".join([first, *rest])) == re.sub(r"\s+", " ", LONG_NOW)
