@@ -23,7 +23,7 @@ from typing import Any
 
 from services.core.config import AwsSettings, Env
 from services.core.errors import ConfigError, JobFormatError
-from services.core.jobs import decode_job
+from services.core.jobs import TaskJob, decode_any
 from services.core.queue import sqs_client
 from services.core.redact import scrub_text
 
@@ -79,18 +79,18 @@ def describe(message: Mapping[str, Any]) -> dict[str, Any]:
         "receives": int(attributes.get("ApproximateReceiveCount", "0")),
     }
     try:
-        job = decode_job(message.get("Body", ""))
+        job = decode_any(message.get("Body", ""))
     except JobFormatError as exc:
         row.update(valid=False, reason=exc.reason, body=scrub_text(message.get("Body", ""))[:200])
         return row
-    row.update(
-        valid=True,
-        job_id=job.id,
-        route=job.route,
-        guild_id=job.interaction.guild_id,
-        user_id=job.interaction.user_id,
-        received=datetime.fromtimestamp(job.received_at, UTC).isoformat(timespec="seconds"),
-    )
+    row.update(valid=True, job_id=job.id, kind=job.kind.value)
+    if isinstance(job, TaskJob):
+        row["task"] = job.task
+    else:
+        row.update(
+            route=job.route, guild_id=job.interaction.guild_id, user_id=job.interaction.user_id
+        )
+    row["received"] = datetime.fromtimestamp(job.received_at, UTC).isoformat(timespec="seconds")
     return row
 
 
