@@ -60,6 +60,8 @@ def moto_server(port: int | None = None) -> Iterator[str]:
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Not in the terminal's process group: Ctrl-C stops what uses it first, then it.
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from nacl.signing import SigningKey
 
 from devtools import aws
@@ -108,12 +109,18 @@ def _components(message: Mapping[str, Any]) -> str:
     """Buttons and menus as ``[label → custom_id]``, so one can click them with devtools.send."""
     shown = [
         f"[{c.get('label') or c.get('placeholder') or 'menu'} → "
-        f"{c.get('custom_id') or c.get('url')}]"
+        f"{c.get('custom_id') or c.get('url')}{_choices(c)}]"
         for row in message.get("components") or []
         for c in row.get("components") or []
         if isinstance(c, Mapping)
     ]
     return (" " + " ".join(shown)) if shown else ""
+
+
+def _choices(component: Mapping[str, Any]) -> str:
+    """A string select's values, to pass with ``devtools.send --click ID --values ...``."""
+    values = [o.get("value") for o in component.get("options") or [] if isinstance(o, Mapping)]
+    return f" values {'|'.join(map(str, values))}" if values else ""
 
 
 def print_event(kind: str, record: Any, message: Mapping[str, Any] | None) -> None:
@@ -156,9 +163,16 @@ async def run_scheduler(env: Mapping[str, str], queue_url: str, stopping: asynci
     os.environ.update({k: env[k] for k in aws.LOCAL_CREDENTIALS if k in env})
     sqs = aws.client("sqs", env["AWS_ENDPOINT_URL"])
     while not stopping.is_set():
-        response = await asyncio.to_thread(
-            sqs.receive_message, QueueUrl=queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=10
-        )
+        try:
+            response = await asyncio.to_thread(
+                sqs.receive_message, QueueUrl=queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=10
+            )
+        except (BotoCoreError, ClientError) as exc:
+            if stopping.is_set():
+                return
+            print(f"[scheduler] cannot read its queue: {exc}", flush=True)
+            await asyncio.sleep(1)
+            continue
         for message in response.get("Messages", []):
             try:
                 await dispatch(json.loads(message["Body"]), settings)
@@ -167,6 +181,11 @@ async def run_scheduler(env: Mapping[str, str], queue_url: str, stopping: asynci
             await asyncio.to_thread(
                 sqs.delete_message, QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]
             )
+
+
+def _exit(code: int | None) -> str:
+    # uvicorn re-raises SIGTERM after a clean shutdown, so the API's clean exit reads -15.
+    return "stopped cleanly" if code in (0, -signal.SIGTERM) else f"exit {code}"
 
 
 async def _pump(name: str, stream: asyncio.StreamReader) -> None:
@@ -181,6 +200,9 @@ async def _spawn(name: str, env: Mapping[str, str]) -> asyncio.subprocess.Proces
         f"services.{name}",
         env=dict(env),
         cwd=ROOT,
+        # Its own process group: Ctrl-C reaches this process only, which stops the services
+        # in order (SIGTERM, as ECS would), and the local AWS last.
+        start_new_session=True,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -283,7 +305,7 @@ async def serve(environ: Mapping[str, str]) -> int:
             if scheduler is not None:
                 await scheduler
             await asyncio.gather(*_PUMPS, return_exceptions=True)
-            print(f"[local] stopped (api exit {codes[0]}, worker exit {codes[1]})", flush=True)
+            print(f"[local] stopped (api {_exit(codes[0])}, worker {_exit(codes[1])})", flush=True)
             return 0 if stopping.is_set() else 1
     return 1
 

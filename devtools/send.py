@@ -69,10 +69,15 @@ def _options(words: list[str]) -> tuple[str, list[dict[str, Any]]]:
     path, pairs = _split(words)
     if not path:
         raise SystemExit("name a command, e.g. `ping`")
+    router = load_bot().router
     try:
-        specs = {s.name: s for s in load_bot().router.get(" ".join(path)).options}
+        specs = {s.name: s for s in router.get(" ".join(path)).options}
     except UnknownCommandError:
-        specs = {}  # unknown here: send it anyway and see what the API says
+        known = ", ".join(sorted(c.path for c in router.commands()))
+        raise SystemExit(
+            f"the bot has no command `/{' '.join(path)}`; it has: {known}\n"
+            "(subcommands come as words: `config show`; options as name=value)"
+        ) from None
     options: list[dict[str, Any]] = []
     for name, raw in pairs:
         spec = specs.get(name)
@@ -134,6 +139,12 @@ async def compose(args: argparse.Namespace, application_id: str, base: str | Non
     if args.click:
         async with aiohttp.ClientSession() as session:
             message = await _message_with(session, base, args.click)
+        if message is None:
+            print(
+                f"no message the bot sent carries {args.click!r} (yet?): clicking it on a "
+                "made-up message; the reply will not land on a real one",
+                file=sys.stderr,
+            )
         values = args.values.split(",") if args.values is not None else None
         return interactions.click(
             application_id,
@@ -174,9 +185,12 @@ async def send_direct(url: str, key: SigningKey, payload: dict[str, Any]) -> int
         text = await response.text()
         print(f"HTTP {response.status}")
         try:
-            print(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
+            answer = json.loads(text)
         except ValueError:
             print(text)
+        else:
+            print(json.dumps(answer, indent=2, ensure_ascii=False))
+            _hint(answer)
         return 0 if response.status < 400 else 1
 
 
@@ -195,8 +209,20 @@ async def send_via_standin(base: str, payload: dict[str, Any]) -> int:
         print(f"Discord would refuse this answer: {problem}", file=sys.stderr)
     if summary.get("error"):
         print(summary["error"], file=sys.stderr)
+    _hint(summary.get("response"))
     ok = summary["status"] == 200 and not summary.get("violations")
     return 0 if ok else 1
+
+
+def _hint(response: Any) -> None:
+    """What a developer most likely needs to do when the API does not know the command."""
+    content = (response or {}).get("data", {}).get("content", "") if response else ""
+    if isinstance(content, str) and "isn't available any more" in content:
+        print(
+            "the running API does not know this command: restart `make run` after changing "
+            "the bot's code (it is loaded when the API starts)",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,6 +221,13 @@ class InteractionHandler:
             fields["outcome"] = Outcome.FAILED
             if isinstance(exc, ResponseNotAllowed):
                 log.error("response_not_allowed", route=route.id, reason=exc.problem)
+            elif isinstance(exc, TimeoutError):
+                log.error(
+                    "instant_command_too_slow",
+                    route=route.id,
+                    budget_s=INSTANT_COMMAND_BUDGET,
+                    hint="declare it defer=True: then it runs in the worker, without a limit",
+                )
             else:
                 log.exception(
                     "instant_command_failed", route=route.id, interaction_id=interaction.id

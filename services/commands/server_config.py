@@ -17,7 +17,7 @@ from services.core.discord.models import Permissions
 from services.core.discord.rest import parse_webhook_url
 
 NOT_IN_SERVER: Final = "This command only works in a server."
-NOT_ADMIN: Final = "Only server administrators can change the bot's configuration."
+NOT_ADMIN: Final = "Only server administrators can see or change the bot's configuration."
 
 config = bot.group(
     "config",

@@ -29,7 +29,7 @@ from services.core.bot.errors import (
     OptionValueError,
     UnknownCommandError,
 )
-from services.core.bot.routes import Defer, Route, RouteKind, check_deferral
+from services.core.bot.routes import Defer, Route, RouteKind, check_handler
 from services.core.discord.interaction import Interaction
 from services.core.discord.models import Permissions
 from tests.conftest import APPLICATION_ID
@@ -435,7 +435,7 @@ def test_declarations_discord_would_refuse_fail_at_declaration():
     with pytest.raises(CommandDefinitionError, match="declared twice"):
         bot.component("vote:{choice}:{weight}")(_vote_again)
     with pytest.raises(CommandDefinitionError, match="only components and modals"):
-        check_deferral(RouteKind.COMMAND, _ctx_only, Defer.UPDATE)
+        check_handler(RouteKind.COMMAND, _ctx_only, Defer.UPDATE)
 
 
 async def _vote_again(ctx: CommandContext, choice: str, weight: int) -> None:
@@ -448,3 +448,28 @@ def test_choices_and_autocomplete_cannot_share_an_option():
         bot.autocomplete("roll", "colour")(_current)
     with pytest.raises(CommandDefinitionError, match="string, integer or number"):
         bot.autocomplete("roll", "loud")(_current)
+
+
+def _not_async(ctx: CommandContext) -> str:
+    return "x"
+
+
+async def _wants_job(ctx: JobContext) -> str:
+    return "x"
+
+
+async def _wants_command(ctx: CommandContext) -> str:
+    return "x"
+
+
+def test_handlers_that_cannot_run_where_they_are_declared_fail_at_declaration():
+    with pytest.raises(CommandDefinitionError, match="async def"):
+        Router().command(description="x")(_not_async)
+    with pytest.raises(CommandDefinitionError, match="async def"):
+        Router().component("plain")(_not_async)
+    with pytest.raises(CommandDefinitionError, match="runs now, in the API"):
+        Router().command(description="x")(_wants_job)
+    with pytest.raises(CommandDefinitionError, match="runs in the worker"):
+        Router().command(description="x", defer=True)(_wants_command)
+    Router().command(description="x", defer=True)(_wants_job)
+    Router().command(description="x")(_wants_command)

@@ -16,7 +16,7 @@ from services.core.bot.options import (
     check_name,
     options_from_handler,
 )
-from services.core.bot.routes import Defer, Handler, Route, RouteKind, check_deferral
+from services.core.bot.routes import Defer, Handler, Route, RouteKind, check_handler
 from services.core.discord.models import CommandType, OptionType, Permissions
 
 H = TypeVar("H", bound=Handler)
@@ -131,7 +131,7 @@ class Group:
             check_description(description, f"command {command_name!r}")
             kind = RouteKind.COMMAND
             mode = Defer.REPLY if defer else None
-            check_deferral(kind, handler, mode)
+            check_handler(kind, handler, mode)
             route = Route(
                 kind=kind,
                 key=f"{self.path} {command_name}".strip(),

@@ -48,7 +48,7 @@ from services.core.bot.routes import (
     Match,
     Route,
     RouteKind,
-    check_deferral,
+    check_handler,
     positional_params,
     returns_modal,
 )
@@ -173,7 +173,7 @@ class Router:
         def decorate(handler: H) -> H:
             positional_params(handler, 1, "context-menu")
             mode = Defer.REPLY if defer else None
-            check_deferral(route_kind, handler, mode)
+            check_handler(route_kind, handler, mode)
             self._menus[kind, name] = Route(
                 kind=route_kind, key=name, handler=handler, defer=mode, ephemeral=ephemeral
             )
@@ -243,7 +243,7 @@ class Router:
                 raise CommandDefinitionError(
                     f"{handler.__name__}: Discord does not open a modal from a modal submit"
                 )
-            check_deferral(shape.kind, handler, shape.defer)
+            check_handler(shape.kind, handler, shape.defer)
             table[parsed.name] = replace(shape, key=parsed.name, handler=handler, template=parsed)
             self._templates[handler] = parsed
             return handler
@@ -256,7 +256,7 @@ class Router:
         Always answered in the API: Discord allows autocomplete no deferral."""
 
         def decorate(handler: H) -> H:
-            check_deferral(RouteKind.AUTOCOMPLETE, handler, Defer.REPLY if defer else None)
+            check_handler(RouteKind.AUTOCOMPLETE, handler, Defer.REPLY if defer else None)
             positional_params(handler, 1, "autocomplete")
             target = self.get(command)
             spec = next((o for o in target.options if o.name == option), None)

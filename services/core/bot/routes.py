@@ -86,9 +86,30 @@ def returns_modal(handler: Handler) -> bool:
     return Modal in typing.get_args(hint)
 
 
-def check_deferral(kind: RouteKind, handler: Handler, defer: Defer | None) -> None:
-    """What Discord refuses after a deferral, refused at declaration instead."""
+def _context_type(handler: Handler) -> str:
+    """The name of the type the handler's first parameter (the context) is annotated with."""
+    params = list(inspect.signature(handler).parameters)
+    try:
+        hint = typing.get_type_hints(handler).get(params[0]) if params else None
+    except (NameError, TypeError):
+        return ""
+    return getattr(hint, "__name__", "")
+
+
+def check_handler(kind: RouteKind, handler: Handler, defer: Defer | None) -> None:
+    """What a route cannot work with, refused at declaration: a handler that is not a
+    coroutine function, a context of the other mode, and what Discord refuses after a
+    deferral."""
+    name = getattr(handler, "__name__", repr(handler))
+    if not inspect.iscoroutinefunction(handler):
+        raise CommandDefinitionError(f"{name}: a handler is an `async def` function")
+    context = _context_type(handler)
     if defer is None:
+        if context == "JobContext":
+            raise CommandDefinitionError(
+                f"{name}: it runs now, in the API, and gets a CommandContext; JobContext "
+                "(edits, follow-ups) is for routes declared defer=True"
+            )
         return
     if kind is RouteKind.AUTOCOMPLETE:
         raise CommandDefinitionError(
@@ -103,6 +124,10 @@ def check_deferral(kind: RouteKind, handler: Handler, defer: Defer | None) -> No
     if defer is Defer.UPDATE and kind not in (RouteKind.COMPONENT, RouteKind.MODAL):
         raise CommandDefinitionError(
             f"{handler.__name__}: only components and modals can defer an update (type 6)"
+        )
+    if context == "CommandContext":
+        raise CommandDefinitionError(
+            f"{name}: it is deferred and runs in the worker, where it gets a JobContext"
         )
 
 
