@@ -76,9 +76,11 @@ def dev_identity() -> dict[str, str]:
     """The local signing key and application id, made once and kept in ``.local/``."""
     if DEV_FILE.exists():
         data: dict[str, str] = json.loads(DEV_FILE.read_text(encoding="utf-8"))
-        if "custom_id_secret" in data:
+        if "custom_id_secret" in data and "job_signing_key" in data:
             return data
-        data["custom_id_secret"] = secrets.token_urlsafe(32)  # a file from an older version
+        # A file from an older version: add what it lacks.
+        data.setdefault("custom_id_secret", secrets.token_urlsafe(32))
+        data.setdefault("job_signing_key", secrets.token_urlsafe(32))
     else:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         key = SigningKey.generate()
@@ -87,6 +89,7 @@ def dev_identity() -> dict[str, str]:
             "public_key": key.verify_key.encode().hex(),
             "application_id": DEV_APPLICATION_ID,
             "custom_id_secret": secrets.token_urlsafe(32),
+            "job_signing_key": secrets.token_urlsafe(32),
         }
     DEV_FILE.write_text(json.dumps(data, indent=1), encoding="utf-8")
     DEV_FILE.chmod(0o600)
@@ -257,6 +260,7 @@ async def serve(environ: Mapping[str, str]) -> int:
                     )
                 )
                 env.setdefault("CUSTOM_ID_SECRET", identity["custom_id_secret"])
+                env.setdefault("JOB_SIGNING_KEY", identity["job_signing_key"])
                 env.update(
                     DISCORD_PUBLIC_KEY=identity["public_key"],
                     DISCORD_APPLICATION_ID=identity["application_id"],

@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -24,11 +25,19 @@ from devtools.aws import JobQueues
 from devtools.standin import DiscordStandIn
 from services.api.app import create_app
 from services.core.bot import Router
+from services.core.bot.routes import Defer
 from services.core.config import ApiSettings, WorkerSettings
+from services.core.discord.interaction import Interaction
+from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from services.core.jobs import Job, JobCodec, SignedBody
+from services.worker.authenticity import discord_check
 
 APPLICATION_ID = "100000000000000000"
 BOT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.GfakeX.abcdefghijklmnopqrstuvwxyz0123456789AB"
 CUSTOM_ID_SECRET = "a key for signed custom_ids in the tests, long enough"
+JOB_SIGNING_KEY = "the key that signs jobs on the queue in the tests"
+# Discord's key, as far as the tests' API and worker know: made once per test session.
+SIGNING_KEY = SigningKey.generate()
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -71,7 +80,39 @@ def sqs(moto: str) -> Any:
 
 @pytest.fixture(scope="session")
 def signing_key() -> SigningKey:
-    return SigningKey.generate()
+    return SIGNING_KEY
+
+
+def signed_job(
+    payload: Mapping[str, Any],
+    route: str,
+    *,
+    ephemeral: bool = False,
+    defer: Defer = Defer.REPLY,
+    received_at: float | None = None,
+    key: SigningKey = SIGNING_KEY,
+) -> str:
+    """A job on the queue as the API writes it: the interaction signed as Discord signs it,
+    the envelope signed with the job key."""
+    body = interactions.encode(dict(payload))
+    headers = interactions.sign(key, body)
+    job = Job.for_route(
+        Interaction.from_payload(dict(payload)),
+        route,
+        defer=defer,
+        ephemeral=ephemeral,
+        received_at=time.time() if received_at is None else received_at,
+        signed=SignedBody(body.decode(), headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER]),
+    )
+    return JobCodec(key=JOB_SIGNING_KEY.encode()).encode(job)
+
+
+def worker_reader() -> JobCodec:
+    """Reads jobs as the worker does: both signatures checked."""
+    return JobCodec(
+        key=JOB_SIGNING_KEY.encode(),
+        discord=discord_check(SIGNING_KEY.verify_key.encode(), max_age=15 * 86400),
+    )
 
 
 @pytest.fixture
@@ -105,6 +146,8 @@ def base_env(moto: str, queues: JobQueues, discord_url: str, **extra: str) -> di
         "DISCORD_API_URL": discord_url,
         "DISCORD_BOT_TOKEN": BOT_TOKEN,
         "CUSTOM_ID_SECRET": CUSTOM_ID_SECRET,
+        "JOB_SIGNING_KEY": JOB_SIGNING_KEY,
+        "DISCORD_PUBLIC_KEY": SIGNING_KEY.verify_key.encode().hex(),
         "LOG_FORMAT": "json",
         # Short polls keep each test's worker shutdown short; production polls 20 s.
         "WORKER_POLL_SECONDS": "1",

@@ -26,6 +26,7 @@ from services.core.discord.signature import (
     TIMESTAMP_HEADER,
     SignatureVerifier,
 )
+from services.core.jobs import JobCodec
 from services.core.logs import flush_logs
 from services.core.queue import JobQueue, sqs_client
 
@@ -146,6 +147,7 @@ def create_app(
             Deadlines(INSTANT_COMMAND_BUDGET) as deadlines,
         ):
             queue = JobQueue(
+                codec=JobCodec(key=settings.jobs.key_bytes),
                 client=sqs,
                 queue_url=settings.aws.jobs_queue_url,
                 timeout=settings.enqueue_timeout,

@@ -43,7 +43,7 @@ from services.core.discord.models import InteractionType, ResponseType
 from services.core.discord.signature import SignatureVerifier
 from services.core.discord.split import split_content
 from services.core.errors import EnqueueError
-from services.core.jobs import FollowupsJob, Job
+from services.core.jobs import FollowupsJob, Job, SignedBody
 from services.core.logs import line_writer
 
 log = structlog.get_logger("api.interactions")
@@ -85,6 +85,20 @@ class HttpReply(NamedTuple):
     status: int
     body: bytes
     content_type: str = JSON
+
+
+class _Request(NamedTuple):
+    """One request to the endpoint as it arrived: what a job carries for the worker to check
+    Discord's signature again, and when it started."""
+
+    body: bytes
+    signature: str | None
+    timestamp: str | None
+    started: float
+
+    def signed(self) -> SignedBody:
+        # Only called after the signature was verified, so both headers are there.
+        return SignedBody(self.body.decode(), self.signature or "", self.timestamp or "")
 
 
 class Enqueuer(Protocol):
@@ -153,22 +167,18 @@ class InteractionHandler:
         line each."""
         started = time.perf_counter()
         fields: dict[str, Any] = {}
-        reply = await self._handle(body, signature, timestamp, fields, started)
+        reply = await self._handle(_Request(body, signature, timestamp, started), fields)
         fields["status"] = reply.status
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
         self._line("interaction", fields)
         return reply
 
-    async def _handle(
-        self,
-        body: bytes,
-        signature: str | None,
-        timestamp: str | None,
-        fields: dict[str, Any],
-        started: float,
-    ) -> HttpReply:
+    async def _handle(self, request: _Request, fields: dict[str, Any]) -> HttpReply:
+        body = request.body
         try:
-            self._verifier.verify(timestamp=timestamp, signature=signature, body=body)
+            self._verifier.verify(
+                timestamp=request.timestamp, signature=request.signature, body=body
+            )
         except InvalidSignature as exc:
             fields.update(outcome=Outcome.REJECTED, reason=exc.reason)
             return _json(401, {"error": "invalid request signature"})
@@ -203,11 +213,11 @@ class InteractionHandler:
             return _ephemeral(interaction, EXPIRED_TEXT)
         fields["route"] = match.route.id
         if match.route.deferred:
-            return await self._defer(interaction, match, fields)
-        return await self._now(interaction, match, fields, started)
+            return await self._defer(interaction, match, fields, request)
+        return await self._now(interaction, match, fields, request)
 
     async def _now(
-        self, interaction: Interaction, match: Match, fields: dict[str, Any], started: float
+        self, interaction: Interaction, match: Match, fields: dict[str, Any], request: _Request
     ) -> HttpReply:
         route = match.route
         try:
@@ -238,7 +248,7 @@ class InteractionHandler:
         fields.update(outcome=Outcome.REPLIED, response_type=int(response.type))
         if response.data is not None and _too_long(result):
             await self._queue_the_rest(
-                interaction, route, result, response, fields=fields, started=started
+                interaction, route, result, response, fields=fields, request=request
             )
         return _http(response)
 
@@ -250,7 +260,7 @@ class InteractionHandler:
         response: InteractionResponse,
         *,
         fields: dict[str, Any],
-        started: float,
+        request: _Request,
     ) -> None:
         """A reply longer than one message: the answer keeps the first part (with the
         reply's buttons, embeds and files); the rest go to the worker as follow-ups."""
@@ -266,8 +276,9 @@ class InteractionHandler:
             dict(message.allowed_mentions),
             self._clock(),
             interaction,
+            request.signed(),
         )
-        left = ANSWER_DEADLINE - (time.perf_counter() - started)
+        left = ANSWER_DEADLINE - (time.perf_counter() - request.started)
         try:
             await self._queue.put(job, timeout=max(left, 0.05), delay_seconds=FOLLOWUPS_DELAY)
         except EnqueueError as exc:
@@ -277,7 +288,7 @@ class InteractionHandler:
         fields["followups"] = len(rest)
 
     async def _defer(
-        self, interaction: Interaction, match: Match, fields: dict[str, Any]
+        self, interaction: Interaction, match: Match, fields: dict[str, Any], request: _Request
     ) -> HttpReply:
         route = match.route
         assert route.defer is not None
@@ -287,6 +298,7 @@ class InteractionHandler:
             defer=route.defer,
             ephemeral=reply_is_ephemeral(route, interaction),
             received_at=self._clock(),
+            signed=request.signed(),
         )
         started = time.perf_counter()
         try:

@@ -25,6 +25,9 @@ CONFIG_VARIABLES: Final = frozenset(
         "DISCORD_API_URL",
         "DISCORD_REPLAY_WINDOW",
         "CUSTOM_ID_SECRET",
+        "JOB_SIGNING_KEY",
+        "JOB_SIGNING_KEY_SECRET_ARN",
+        "JOBS_ACCEPT_V1",
         "JOBS_QUEUE_URL",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
@@ -145,6 +148,19 @@ class Env:
             raise ConfigError(name, f"must be {length} bytes ({2 * length} hex digits)")
         return raw
 
+    def secret(self, name: str, *, min_length: int) -> Secret | None:
+        """A secret value (or ``None`` if unset), refused when too short to be a key."""
+        value = self.optional(name)
+        if value is None:
+            return None
+        if len(value) < min_length:
+            raise ConfigError(name, f"must be at least {min_length} characters")
+        return Secret(value)
+
+    def flag(self, name: str) -> bool:
+        value = self.choice(name, "false", ("true", "false", "1", "0", "yes", "no"))
+        return value in ("true", "1", "yes")
+
     def url(self, name: str, default: str | None = None) -> str:
         value = self.text(name, default)
         if not value.startswith(("http://", "https://")):
@@ -185,8 +201,34 @@ class AwsSettings:
         )
 
 
-# An HMAC key guessed from few characters would let a client forge signed custom_ids.
+# An HMAC key guessed from few characters would let a client forge signed custom_ids, or
+# anyone who can send to the queue forge jobs.
 MIN_CUSTOM_ID_SECRET: Final = 32
+MIN_JOB_SIGNING_KEY: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class JobSigning:
+    """The key that signs and checks every job on the queue (``services.core.jobs``)."""
+
+    key: Secret | None
+    # The scheduler Lambda reads the key from Secrets Manager at its first long task, so it
+    # never sits in the function's configuration.
+    secret_arn: str | None = None
+    # Read unsigned version-1 jobs: only during the deploy that upgrades a running bot.
+    accept_v1: bool = False
+
+    @classmethod
+    def from_env(cls, env: Env, *, required: bool) -> JobSigning:
+        key = env.secret("JOB_SIGNING_KEY", min_length=MIN_JOB_SIGNING_KEY)
+        arn = env.optional("JOB_SIGNING_KEY_SECRET_ARN")
+        if required and key is None:
+            raise ConfigError("JOB_SIGNING_KEY", "is required: it signs and checks every job")
+        return cls(key=key, secret_arn=arn, accept_v1=env.flag("JOBS_ACCEPT_V1"))
+
+    @property
+    def key_bytes(self) -> bytes | None:
+        return self.key.reveal().encode() if self.key else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +273,13 @@ class ApiSettings:
     # Discord waits 3 s for the first response (Discord docs, "Receiving an Interaction");
     # the enqueue must give up well before that so the user still gets an error message.
     enqueue_timeout: float
+    jobs: JobSigning
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
         env = Env(environ)
         return cls(
+            jobs=JobSigning.from_env(env, required=True),
             public_key=env.hex_bytes("DISCORD_PUBLIC_KEY", 32),
             discord=DiscordSettings.from_env(env),
             aws=AwsSettings.from_env(env),
@@ -273,11 +317,16 @@ class WorkerSettings:
     # Per-server configuration in SSM, and the bus commands publish events on.
     ssm_prefix: str
     event_bus: str
+    # The worker checks Discord's signature on every interaction job, as the API did.
+    public_key: bytes
+    jobs: JobSigning
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
         env = Env(environ)
         return cls(
+            public_key=env.hex_bytes("DISCORD_PUBLIC_KEY", 32),
+            jobs=JobSigning.from_env(env, required=True),
             discord=DiscordSettings.from_env(env),
             aws=AwsSettings.from_env(env),
             log=LogSettings.from_env(env),
@@ -308,11 +357,14 @@ class SchedulerSettings:
     log: LogSettings
     # Where per-server configuration lives in SSM Parameter Store.
     ssm_prefix: str
+    # Needed only to hand long tasks to the worker: the key, or the secret that holds it.
+    jobs: JobSigning
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SchedulerSettings:
         env = Env(environ)
         return cls(
+            jobs=JobSigning.from_env(env, required=False),
             discord=DiscordSettings.from_env(env),
             aws=AwsSettings.from_env(env),
             log=LogSettings.from_env(env),

@@ -1,21 +1,36 @@
 """The one message format on the jobs queue, written by the API (and the scheduler) and read
-by the worker.
+by the worker, and how the worker knows a message is genuine.
 
-Versioned: a worker refuses a version it does not know instead of guessing, so a rolling
-deploy that changes the format cannot run a job wrongly. Version 2 carries the route the API
-chose and how it acknowledged the interaction; the worker still reads version 1, which the
-previous API wrote, during a rolling deploy. A "followups" job carries the rest of a reply the
-API answered at once but that was longer than one Discord message.
+Anyone who can send to the queue (the API's role, the scheduler's) could otherwise make the
+worker act with its rights. So every job is authenticated twice over:
+
+- an interaction job carries what Discord sent, byte for byte, with Discord's Ed25519
+  signature and timestamp: the worker checks them with the application's public key, as the
+  API did, and parses the interaction from those bytes. Nobody without Discord's key can
+  make a job for an interaction Discord did not send, nor change one (its options, its
+  member's permissions, its channel);
+- every job carries an HMAC-SHA256 of the whole envelope under ``JOB_SIGNING_KEY``, a key
+  only the producers and the worker hold: the route the API chose, the parts of a long
+  answer and the scheduler's tasks (which Discord did not sign) cannot be forged either.
+
+A job that fails either check is parked (never run): the worker leaves it to the queue's
+redrive policy, which moves it to the dead-letter queue.
+
+Versioned: a worker refuses a version it does not know instead of guessing. Version 2:
 
     {"v": 2, "kind": "interaction", "id": "<interaction id>", "route": "component:again",
      "defer": "update", "ephemeral": false, "received_at": 1700000000.123,
-     "interaction": {...exactly what Discord sent...}}
-    {"v": 2, "kind": "followups", "id": "<interaction id>", "route": "command:help",
-     "ephemeral": true, "mentions": {"parse": []}, "parts": ["…", "…"],
-     "received_at": 1700000000.123, "interaction": {...}}
-    {"v": 2, "kind": "task", "id": "<EventBridge event id>", "task": "daily-reminder",
-     "received_at": 1700000000.123, "detail": {...the event...}}
-    {"v": 1, "kind": "command", "id": ..., "command": "countdown", ...}      (read only)
+     "discord": {"body": "<the raw JSON Discord sent>", "signature": "<hex>",
+                 "timestamp": "1700000000"},
+     "mac": "<hex>"}
+    {"v": 2, "kind": "followups", ... as an interaction job, with "parts": ["…", "…"] and
+     "mentions": {"parse": []} instead of "defer" ...}
+    {"v": 2, "kind": "task", "id": "<schedule's task and time>", "task": "daily-reminder",
+     "received_at": 1700000000.123, "detail": {...the event...}, "mac": "<hex>"}
+
+Version 1 (``{"v": 1, "kind": "command", "command": "countdown", "interaction": {...}}``,
+unsigned) is read only when the worker is told to (``JOBS_ACCEPT_V1``), for the one rolling
+deploy that moves a running bot from version 1 to 2; then it is turned off again.
 
 The interaction carries its token (the worker needs it to edit the reply): the queue is
 encrypted at rest and the token is never logged.
@@ -23,8 +38,11 @@ encrypted at rest and the token is never logged.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
@@ -34,7 +52,7 @@ from services.core.discord.interaction import Interaction
 from services.core.errors import JobFormatError
 
 JOB_FORMAT_VERSION: Final = 2
-READABLE_VERSIONS: Final = frozenset({1, 2})
+LEGACY_VERSION: Final = 1
 
 
 class JobKind(StrEnum):
@@ -42,6 +60,18 @@ class JobKind(StrEnum):
     FOLLOWUPS = "followups"
     TASK = "task"
     COMMAND = "command"  # version 1's name for an interaction job
+
+
+@dataclass(frozen=True, slots=True)
+class SignedBody:
+    """What Discord sent, as it sent it: the raw body, its signature and its timestamp."""
+
+    body: str = field(repr=False)
+    signature: str
+    timestamp: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"body": self.body, "signature": self.signature, "timestamp": self.timestamp}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +85,7 @@ class Job:
     interaction: Interaction
     # None for a version-1 job, which did not say: the route's own setting applies.
     ephemeral: bool | None = None
+    signed: SignedBody | None = None
     kind: JobKind = JobKind.INTERACTION
 
     @property
@@ -62,20 +93,16 @@ class Job:
         """What logs call the job: the route's key (``countdown``, ``again``)."""
         return self.route.split(":", 1)[1] if ":" in self.route else self.route
 
-    def encode(self) -> str:
-        return json.dumps(
-            {
-                "v": JOB_FORMAT_VERSION,
-                "kind": JobKind.INTERACTION.value,
-                "id": self.id,
-                "route": self.route,
-                "defer": self.defer.value,
-                "ephemeral": self.ephemeral,
-                "received_at": self.received_at,
-                "interaction": self.interaction.raw,
-            },
-            separators=(",", ":"),
-        )
+    def fields(self) -> dict[str, Any]:
+        return {
+            "kind": JobKind.INTERACTION.value,
+            "id": self.id,
+            "route": self.route,
+            "defer": self.defer.value,
+            "ephemeral": self.ephemeral,
+            "received_at": self.received_at,
+            "discord": self.signed.as_json() if self.signed else None,
+        }
 
     @classmethod
     def for_route(
@@ -86,15 +113,9 @@ class Job:
         defer: Defer,
         ephemeral: bool,
         received_at: float,
+        signed: SignedBody,
     ) -> Job:
-        return cls(
-            id=interaction.id,
-            route=route,
-            defer=defer,
-            received_at=received_at,
-            interaction=interaction,
-            ephemeral=ephemeral,
-        )
+        return cls(interaction.id, route, defer, received_at, interaction, ephemeral, signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,27 +130,24 @@ class FollowupsJob:
     mentions: dict[str, Any]
     received_at: float
     interaction: Interaction
+    signed: SignedBody | None = None
     kind: JobKind = JobKind.FOLLOWUPS
 
     @property
     def name(self) -> str:
         return self.route.split(":", 1)[1] if ":" in self.route else self.route
 
-    def encode(self) -> str:
-        return json.dumps(
-            {
-                "v": JOB_FORMAT_VERSION,
-                "kind": self.kind.value,
-                "id": self.id,
-                "route": self.route,
-                "parts": list(self.parts),
-                "ephemeral": self.ephemeral,
-                "mentions": self.mentions,
-                "received_at": self.received_at,
-                "interaction": self.interaction.raw,
-            },
-            separators=(",", ":"),
-        )
+    def fields(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "id": self.id,
+            "route": self.route,
+            "parts": list(self.parts),
+            "ephemeral": self.ephemeral,
+            "mentions": self.mentions,
+            "received_at": self.received_at,
+            "discord": self.signed.as_json() if self.signed else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,103 +164,166 @@ class TaskJob:
     def name(self) -> str:
         return self.task
 
-    def encode(self) -> str:
-        return json.dumps(
-            {
-                "v": JOB_FORMAT_VERSION,
-                "kind": self.kind.value,
-                "id": self.id,
-                "task": self.task,
-                "received_at": self.received_at,
-                "detail": self.detail,
-            },
-            separators=(",", ":"),
-        )
+    def fields(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "id": self.id,
+            "task": self.task,
+            "received_at": self.received_at,
+            "detail": self.detail,
+        }
 
 
-def _received_at(data: dict[str, Any], message_id: str | None) -> float:
+AnyJob = Job | FollowupsJob | TaskJob
+# Checks Discord's signature on a job's interaction; raises ``JobFormatError`` if it fails.
+DiscordCheck = Callable[[SignedBody], None]
+
+
+def _canonical(envelope: dict[str, Any]) -> bytes:
+    """The bytes the MAC covers: the envelope without its MAC, keys sorted, no spaces."""
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
+
+
+class JobCodec:
+    """Writes and reads jobs. Producers (the API, the scheduler) need ``key``; the worker
+    also needs ``discord`` (its check of Discord's signature)."""
+
+    def __init__(
+        self,
+        *,
+        key: bytes | None,
+        discord: DiscordCheck | None = None,
+        accept_v1: bool = False,
+    ) -> None:
+        self._key = key
+        self._discord = discord
+        self._accept_v1 = accept_v1
+
+    def _mac(self, envelope: dict[str, Any]) -> str:
+        assert self._key is not None
+        return hmac.new(self._key, _canonical(envelope), hashlib.sha256).hexdigest()
+
+    def encode(self, job: AnyJob) -> str:
+        if self._key is None:
+            raise JobFormatError("no JOB_SIGNING_KEY to sign the job with")
+        envelope = {"v": JOB_FORMAT_VERSION, **job.fields()}
+        envelope["mac"] = self._mac(envelope)
+        return json.dumps(envelope, separators=(",", ":"))
+
+    def decode(self, body: str, *, message_id: str | None = None) -> AnyJob:
+        """The job, if it is one this worker may run; else ``JobFormatError`` saying why."""
+
+        def refuse(reason: str) -> JobFormatError:
+            return JobFormatError(reason, message_id=message_id)
+
+        try:
+            data: Any = json.loads(body)
+        except ValueError:
+            raise refuse("body is not JSON") from None
+        if not isinstance(data, dict):
+            raise refuse("body is not a JSON object")
+        version = data.get("v")
+        if version == LEGACY_VERSION and type(version) is int:
+            if not self._accept_v1:
+                raise refuse("an unsigned version-1 job (JOBS_ACCEPT_V1 is off)")
+            return _legacy(data, refuse)
+        if version != JOB_FORMAT_VERSION or type(version) is not int:
+            raise refuse(f"unknown version {version!r}")
+        mac = data.pop("mac", None)
+        if self._key is None:
+            raise refuse("no JOB_SIGNING_KEY to check the job with")
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(data)):
+            raise refuse("forged or altered: its MAC does not match")
+        kind = data.get("kind")
+        if kind == JobKind.TASK:
+            return _task(data, refuse)
+        if kind not in (JobKind.INTERACTION, JobKind.FOLLOWUPS):
+            raise refuse(f"unknown kind {kind!r}")
+        signed, interaction = self._interaction(data, refuse)
+        if data.get("id") != interaction.id:
+            raise refuse("id does not match the interaction")
+        route, ephemeral = data.get("route"), data.get("ephemeral")
+        if not isinstance(route, str) or not route.startswith(tuple(f"{k}:" for k in RouteKind)):
+            raise refuse("route is missing")
+        if not isinstance(ephemeral, bool):
+            raise refuse("ephemeral is not a boolean")
+        received_at = _received_at(data, refuse)
+        if kind == JobKind.FOLLOWUPS:
+            parts, mentions = data.get("parts"), data.get("mentions")
+            if (
+                not isinstance(parts, list)
+                or not parts
+                or not all(isinstance(p, str) for p in parts)
+            ):
+                raise refuse("parts is not a list of text")
+            if not isinstance(mentions, dict):
+                raise refuse("mentions is not an object")
+            return FollowupsJob(
+                interaction.id,
+                route,
+                tuple(parts),
+                ephemeral,
+                mentions,
+                received_at,
+                interaction,
+                signed,
+            )
+        try:
+            defer = Defer(str(data.get("defer")))
+        except ValueError:
+            raise refuse(f"unknown defer {data.get('defer')!r}") from None
+        return Job(interaction.id, route, defer, received_at, interaction, ephemeral, signed)
+
+    def _interaction(
+        self, data: dict[str, Any], refuse: Callable[[str], JobFormatError]
+    ) -> tuple[SignedBody, Interaction]:
+        """Discord's signed bytes, checked, and the interaction read from them."""
+        raw = data.get("discord")
+        if not isinstance(raw, dict) or not all(
+            isinstance(raw.get(k), str) for k in ("body", "signature", "timestamp")
+        ):
+            raise refuse("no interaction signed by Discord")
+        signed = SignedBody(raw["body"], raw["signature"], raw["timestamp"])
+        if self._discord is None:
+            raise refuse("this reader cannot check Discord's signature")
+        self._discord(signed)
+        try:
+            return signed, Interaction.from_payload(json.loads(signed.body))
+        except (ValueError, MalformedInteraction) as exc:
+            reason = exc.reason if isinstance(exc, MalformedInteraction) else "not JSON"
+            raise refuse(f"interaction: {reason}") from None
+
+
+def _received_at(data: dict[str, Any], refuse: Callable[[str], JobFormatError]) -> float:
     received_at = data.get("received_at")
     if not isinstance(received_at, int | float) or isinstance(received_at, bool):
-        raise JobFormatError("received_at is not a number", message_id=message_id)
+        raise refuse("received_at is not a number")
     return float(received_at)
 
 
-def _interaction_job(data: dict[str, Any], version: int, message_id: str | None) -> Job:
+def _task(data: dict[str, Any], refuse: Callable[[str], JobFormatError]) -> TaskJob:
+    ident, task, detail = data.get("id"), data.get("task"), data.get("detail")
+    if not isinstance(ident, str) or not ident or not isinstance(task, str) or not task:
+        raise refuse("task job without id or task")
+    if not isinstance(detail, dict):
+        raise refuse("detail is not an object")
+    return TaskJob(ident, task, _received_at(data, refuse), detail)
+
+
+def _legacy(data: dict[str, Any], refuse: Callable[[str], JobFormatError]) -> AnyJob:
+    """A version-1 job, as the previous API and scheduler wrote them."""
+    if data.get("kind") == JobKind.TASK:
+        return _task(data, refuse)
+    if data.get("kind") != JobKind.COMMAND:
+        raise refuse(f"unknown kind {data.get('kind')!r}")
     try:
         interaction = Interaction.from_payload(data.get("interaction"))
     except MalformedInteraction as exc:
-        raise JobFormatError(f"interaction: {exc.reason}", message_id=message_id) from None
+        raise refuse(f"interaction: {exc.reason}") from None
     if data.get("id") != interaction.id:
-        raise JobFormatError("id does not match the interaction", message_id=message_id)
-    received_at = _received_at(data, message_id)
-    if version == 1:
-        command = data.get("command")
-        if not isinstance(command, str) or not command:
-            raise JobFormatError("command is missing", message_id=message_id)
-        return Job(
-            interaction.id, f"{RouteKind.COMMAND}:{command}", Defer.REPLY, received_at, interaction
-        )
-    route, ephemeral = data.get("route"), data.get("ephemeral")
-    if not isinstance(route, str) or ":" not in route:
-        raise JobFormatError("route is missing", message_id=message_id)
-    try:
-        defer = Defer(str(data.get("defer")))
-    except ValueError:
-        raise JobFormatError(
-            f"unknown defer {data.get('defer')!r}", message_id=message_id
-        ) from None
-    if not isinstance(ephemeral, bool):
-        raise JobFormatError("ephemeral is not a boolean", message_id=message_id)
-    return Job(interaction.id, route, defer, received_at, interaction, ephemeral)
-
-
-def _followups_job(data: dict[str, Any], message_id: str | None) -> FollowupsJob:
-    base = _interaction_job({**data, "defer": Defer.REPLY.value}, 2, message_id)
-    parts, mentions = data.get("parts"), data.get("mentions")
-    if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
-        raise JobFormatError("parts is not a list of text", message_id=message_id)
-    if not isinstance(mentions, dict):
-        raise JobFormatError("mentions is not an object", message_id=message_id)
-    return FollowupsJob(
-        base.id,
-        base.route,
-        tuple(parts),
-        bool(base.ephemeral),
-        mentions,
-        base.received_at,
-        base.interaction,
-    )
-
-
-def decode_any(body: str, *, message_id: str | None = None) -> Job | FollowupsJob | TaskJob:
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        raise JobFormatError("body is not JSON", message_id=message_id) from None
-    if not isinstance(data, dict):
-        raise JobFormatError("body is not a JSON object", message_id=message_id)
-    version = data.get("v")
-    if version not in READABLE_VERSIONS or isinstance(version, bool):
-        raise JobFormatError(f"unknown version {version!r}", message_id=message_id)
-    kind = data.get("kind")
-    expected = JobKind.COMMAND if version == 1 else JobKind.INTERACTION
-    if kind == expected:
-        return _interaction_job(data, version, message_id)
-    if kind == JobKind.FOLLOWUPS and version == JOB_FORMAT_VERSION:
-        return _followups_job(data, message_id)
-    if kind != JobKind.TASK:
-        raise JobFormatError(f"unknown kind {kind!r}", message_id=message_id)
-    ident, task, detail = data.get("id"), data.get("task"), data.get("detail")
-    if not isinstance(ident, str) or not ident or not isinstance(task, str) or not task:
-        raise JobFormatError("task job without id or task", message_id=message_id)
-    if not isinstance(detail, dict):
-        raise JobFormatError("detail is not an object", message_id=message_id)
-    return TaskJob(id=ident, task=task, received_at=_received_at(data, message_id), detail=detail)
-
-
-def decode_job(body: str, *, message_id: str | None = None) -> Job:
-    """An interaction job; ``decode_any`` reads task jobs too."""
-    job = decode_any(body, message_id=message_id)
-    if not isinstance(job, Job):
-        raise JobFormatError("a task job, not an interaction job", message_id=message_id)
-    return job
+        raise refuse("id does not match the interaction")
+    command = data.get("command")
+    if not isinstance(command, str) or not command:
+        raise refuse("command is missing")
+    route = f"{RouteKind.COMMAND}:{command}"
+    return Job(interaction.id, route, Defer.REPLY, _received_at(data, refuse), interaction)

@@ -11,7 +11,7 @@ from typing import Any
 from services.core.aws import AWS_ERRORS, aws_client, error_code
 from services.core.config import AwsSettings
 from services.core.errors import EnqueueError
-from services.core.jobs import FollowupsJob, Job, TaskJob
+from services.core.jobs import FollowupsJob, Job, JobCodec, TaskJob
 
 
 def sqs_client(
@@ -29,10 +29,11 @@ def sqs_client(
 class JobQueue:
     """Puts jobs on the queue, giving up after ``timeout`` seconds whatever SQS is doing."""
 
-    def __init__(self, *, client: Any, queue_url: str, timeout: float) -> None:
+    def __init__(self, *, client: Any, queue_url: str, timeout: float, codec: JobCodec) -> None:
         self._client = client
         self._queue_url = queue_url
         self._timeout = timeout
+        self._codec = codec
 
     async def put(
         self,
@@ -50,7 +51,7 @@ class JobQueue:
             async with asyncio.timeout(budget):
                 response = await self._client.send_message(
                     QueueUrl=self._queue_url,
-                    MessageBody=job.encode(),
+                    MessageBody=self._codec.encode(job),
                     DelaySeconds=delay_seconds,
                     MessageAttributes={
                         "kind": {"DataType": "String", "StringValue": job.kind.value},

@@ -49,14 +49,15 @@ def scrub_text(text: str) -> str:
     return text
 
 
-def _redact_keys(value: Any) -> Any:
+def redact_keys(value: Any) -> Any:
+    """A copy of a JSON-like value with every secret-sounding key's value replaced."""
     if isinstance(value, Mapping):
         return {
-            k: REDACTED if str(k).lower() in SECRET_KEYS else _redact_keys(v)
+            k: REDACTED if str(k).lower() in SECRET_KEYS else redact_keys(v)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [_redact_keys(v) for v in value]
+        return [redact_keys(v) for v in value]
     return value
 
 
@@ -78,7 +79,7 @@ def redact_secret_keys(
         if key.lower() in SECRET_KEYS:
             event_dict[key] = REDACTED
         elif type(value) in _CONTAINERS:
-            event_dict[key] = _redact_keys(value)
+            event_dict[key] = redact_keys(value)
     return event_dict
 
 

@@ -25,7 +25,7 @@ from typing import Any, Final
 import aiohttp
 import structlog
 
-from services.core.aws import aws_client
+from services.core.aws import AWS_ERRORS, aws_client, error_code
 from services.core.bot.loader import load_bot
 from services.core.config import SchedulerSettings
 from services.core.discord.errors import DiscordHTTPError
@@ -33,7 +33,7 @@ from services.core.discord.rest import DiscordRest
 from services.core.discord.snowflake import is_snowflake
 from services.core.errors import DeliveryFailed, EnqueueError, NoWebhook, TaskError
 from services.core.events import NOTIFICATION, SOURCE
-from services.core.jobs import TaskJob
+from services.core.jobs import JobCodec, TaskJob
 from services.core.logs import configure_logging, flush_logs
 from services.core.queue import JobQueue, sqs_client
 from services.core.servers import ServerConfig
@@ -82,17 +82,51 @@ def parse(event: Any) -> ScheduledTask | Notification:
     )
 
 
+def task_job_id(parsed: ScheduledTask) -> str:
+    """The key that makes a long task run once. A schedule's input passes the event's
+    ``time`` (the deployed rule's input transformer does): every retry of that run carries the
+    same one, so the task and its scheduled time name it. Else the event's id, else a new one."""
+    scheduled_for = parsed.detail.get("time")
+    if isinstance(scheduled_for, str) and scheduled_for:
+        return f"task:{parsed.name}:{scheduled_for}"
+    event_id = parsed.detail.get("id")
+    return f"task:{parsed.name}:{event_id or uuid.uuid4()}"
+
+
+# The job signing key, read once per Lambda container from Secrets Manager when configured
+# that way (so it never sits in the function's configuration).
+_job_key: bytes | None = None
+
+
+async def job_key(settings: SchedulerSettings) -> bytes:
+    global _job_key  # noqa: PLW0603 - one per Lambda container, like its settings
+    if settings.jobs.key_bytes is not None:
+        return settings.jobs.key_bytes
+    if _job_key is None:
+        if settings.jobs.secret_arn is None:
+            raise DeliveryFailed({"jobs queue": "no JOB_SIGNING_KEY to sign the job with"})
+        async with aws_client(
+            "secretsmanager", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
+        ) as secrets:
+            try:
+                answer = await secrets.get_secret_value(SecretId=settings.jobs.secret_arn)
+            except AWS_ERRORS as exc:
+                raise DeliveryFailed({"job signing key": error_code(exc)}) from None
+        _job_key = str(answer["SecretString"]).encode()
+    return _job_key
+
+
 async def hand_to_worker(parsed: ScheduledTask, settings: SchedulerSettings) -> str:
-    """Queue a long task for the worker. The job id is the EventBridge event's id when there
-    is one, so a retried invocation does not run the task twice."""
+    """Queue a long task for the worker, signed so the worker knows the scheduler sent it."""
     job = TaskJob(
-        id=str(parsed.detail.get("id") or uuid.uuid4()),
+        id=task_job_id(parsed),
         task=parsed.name,
         received_at=time.time(),
         detail=dict(parsed.detail),
     )
+    codec = JobCodec(key=await job_key(settings))
     async with sqs_client(settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3) as sqs:
-        queue = JobQueue(client=sqs, queue_url=settings.aws.jobs_queue_url, timeout=10)
+        queue = JobQueue(client=sqs, queue_url=settings.aws.jobs_queue_url, timeout=10, codec=codec)
         try:
             return await queue.put(job)
         except EnqueueError as exc:

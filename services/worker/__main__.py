@@ -26,6 +26,7 @@ from services.core.logs import configure_logging, flush_logs
 from services.core.queue import sqs_client
 from services.core.servers import ServerConfig
 from services.core.tasks import TaskRegistry
+from services.worker.authenticity import job_reader
 from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.idempotency import DynamoLedger, Ledger, NoLedger
 from services.worker.protection import TaskProtection
@@ -98,6 +99,7 @@ async def serve(
             sqs=sqs,
             runner=JobRunner(
                 router=router,
+                codec=job_reader(settings),
                 custom_id_key=settings.discord.custom_id_key,
                 rest=rest,
                 bot_token=settings.discord.bot_token is not None,

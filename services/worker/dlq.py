@@ -21,11 +21,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.core.config import AwsSettings, Env
+from services.core.config import WorkerSettings
 from services.core.errors import ConfigError, JobFormatError
-from services.core.jobs import TaskJob, decode_any
+from services.core.jobs import JobCodec, TaskJob
 from services.core.queue import sqs_client
-from services.core.redact import scrub_text
+from services.core.redact import REDACTED, redact_keys, scrub_text
+from services.worker.authenticity import job_reader
 
 # Messages are hidden while listed, then shown again; long enough to page through a queue.
 PEEK_SECONDS = 30
@@ -69,19 +70,44 @@ async def _show(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
         )
 
 
-def describe(message: Mapping[str, Any]) -> dict[str, Any]:
+def _iso(timestamp: float) -> str | None:
+    """A time for a human, or None for one no calendar has (a forged ``1e20``)."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _preview(body: str) -> str:
+    """What an invalid message holds, for an operator, with every token taken out: token
+    fields anywhere (also inside the Discord body a job carries), and token-shaped text."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"(not JSON, {len(body)} characters)"
+    if isinstance(data, dict) and isinstance(data.get("discord"), dict):
+        inner = data["discord"].get("body")
+        try:
+            data["discord"]["body"] = redact_keys(json.loads(inner)) if inner else inner
+        except (TypeError, ValueError):
+            data["discord"]["body"] = REDACTED
+    return scrub_text(json.dumps(redact_keys(data)))[:300]
+
+
+def describe(message: Mapping[str, Any], codec: JobCodec) -> dict[str, Any]:
     """What an operator needs to know of a parked message, and no token."""
     attributes = message.get("Attributes", {})
     sent = int(attributes.get("SentTimestamp", "0")) / 1000
     row: dict[str, Any] = {
         "message_id": message["MessageId"],
-        "sent": datetime.fromtimestamp(sent, UTC).isoformat(timespec="seconds"),
+        "sent": _iso(sent),
         "receives": int(attributes.get("ApproximateReceiveCount", "0")),
     }
+    body = message.get("Body", "")
     try:
-        job = decode_any(message.get("Body", ""))
+        job = codec.decode(body)
     except JobFormatError as exc:
-        row.update(valid=False, reason=exc.reason, body=scrub_text(message.get("Body", ""))[:200])
+        row.update(valid=False, reason=exc.reason, preview=_preview(body))
         return row
     row.update(valid=True, job_id=job.id, kind=job.kind.value)
     if isinstance(job, TaskJob):
@@ -90,14 +116,14 @@ def describe(message: Mapping[str, Any]) -> dict[str, Any]:
         row.update(
             route=job.route, guild_id=job.interaction.guild_id, user_id=job.interaction.user_id
         )
-    row["received"] = datetime.fromtimestamp(job.received_at, UTC).isoformat(timespec="seconds")
+    row["received"] = _iso(job.received_at)
     return row
 
 
-async def list_parked(sqs: Any, dlq: str) -> list[dict[str, Any]]:
+async def list_parked(sqs: Any, dlq: str, codec: JobCodec) -> list[dict[str, Any]]:
     messages = await _peek_all(sqs, dlq)
     await _show(sqs, dlq, messages)
-    return [describe(m) for m in messages]
+    return [describe(m, codec) for m in messages]
 
 
 async def redrive(sqs: Any, dlq: str, queue_url: str, only: str | None = None) -> int:
@@ -114,11 +140,12 @@ async def redrive(sqs: Any, dlq: str, queue_url: str, only: str | None = None) -
     return len(messages) - len(kept)
 
 
-async def run(args: argparse.Namespace, aws: AwsSettings) -> int:
+async def run(args: argparse.Namespace, settings: WorkerSettings) -> int:
+    aws = settings.aws
     async with sqs_client(aws, connect_timeout=5, read_timeout=10, max_attempts=3) as sqs:
         dlq = await dead_letter_url(sqs, aws.jobs_queue_url)
         if args.action == "list":
-            rows = await list_parked(sqs, dlq)
+            rows = await list_parked(sqs, dlq, job_reader(settings))
             for row in rows:
                 print(json.dumps(row))
             print(f"{len(rows)} parked message(s) in {dlq}", file=sys.stderr)
@@ -134,12 +161,12 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
     parser.add_argument("--id", help="redrive only this message id")
     args = parser.parse_args(argv)
     try:
-        aws = AwsSettings.from_env(Env(environ))
+        settings = WorkerSettings.from_environ(environ)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(run(args, aws))
+        return asyncio.run(run(args, settings))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ from services.core.discord.messages import Message
 from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.discord.split import split_message
 from services.core.errors import JobFormatError
-from services.core.jobs import FollowupsJob, Job, TaskJob, decode_any
+from services.core.jobs import FollowupsJob, Job, JobCodec, TaskJob
 from services.core.tasks import TaskContext, TaskRegistry
 from services.core.webhooks import WebhookApi, WebhookDelivery
 from services.worker.idempotency import ClaimState, Ledger, NoLedger
@@ -54,7 +54,7 @@ class Outcome(Enum):
     COMPLETED = "completed"  # final reply delivered: delete the message
     FAILED = "failed"  # the user was told it failed: delete the message
     DUPLICATE = "duplicate"  # it already ran (a redelivery): delete the message
-    INVALID = "invalid"  # not a job: keep it, the redrive policy parks it in the DLQ
+    INVALID = "invalid"  # not a genuine job: never run; the redrive policy parks it in the DLQ
     RETRY = "retry"  # a passing failure: hide the message for a backoff, run it again
     BUSY = "busy"  # another worker runs it: hide the message until its lock ends
     PARKED = "parked"  # failed on its last allowed receive: the user was told; to the DLQ
@@ -91,6 +91,7 @@ class JobRunner:
         *,
         router: Router,
         rest: DiscordApi,
+        codec: JobCodec,
         bot_token: bool = False,
         ledger: Ledger | None = None,
         retry: Redelivery | None = None,
@@ -102,6 +103,7 @@ class JobRunner:
         self._resources = resources or Resources()
         self._tasks = tasks
         self._router = router
+        self._codec = codec
         self._key = custom_id_key
         self._ids = router.custom_ids(custom_id_key)
         self._rest = rest
@@ -114,10 +116,12 @@ class JobRunner:
         started = time.monotonic()
         log_fields: dict[str, object] = {"message_id": message_id, "receive_count": receive_count}
         try:
-            job = decode_any(body, message_id=message_id)
+            job = self._codec.decode(body, message_id=message_id)
         except JobFormatError as exc:
             log.error("job", outcome=Outcome.INVALID.value, reason=exc.reason, **log_fields)
-            return Verdict(Outcome.INVALID)
+            # Visible again at once: the receives the redrive policy counts come quickly, and
+            # it is parked in the dead-letter queue without waiting out the visibility timeout.
+            return Verdict(Outcome.INVALID, retry_in=0)
         name = job.name
         log_fields.update(
             job_id=job.id,

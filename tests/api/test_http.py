@@ -13,9 +13,8 @@ from services.api.app import create_app
 from services.core.bot import Router
 from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from services.core.errors import ConfigError
-from services.core.jobs import decode_job
 from tests.api.commands import router
-from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
+from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api, worker_reader
 
 EPHEMERAL = 64
 
@@ -196,7 +195,7 @@ async def test_countdown_defers_and_enqueues_the_job(api, queues, sqs):
     assert_valid_callback(body)
     received = sqs.receive_message(QueueUrl=queues.url, WaitTimeSeconds=1)["Messages"]
     assert len(received) == 1
-    job = decode_job(received[0]["Body"])
+    job = worker_reader().decode(received[0]["Body"])
     assert job.id == payload["id"]
     assert job.route == "command:countdown"
     assert job.interaction.raw == payload

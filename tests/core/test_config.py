@@ -13,6 +13,7 @@ GOOD = {
     "DISCORD_APPLICATION_ID": "100000000000000000",
     "JOBS_QUEUE_URL": "http://127.0.0.1:1/000000000000/jobs",
     "AWS_REGION": "eu-west-1",
+    "JOB_SIGNING_KEY": "k" * 32,
 }
 
 
@@ -48,6 +49,10 @@ def test_region_falls_back_to_aws_default_region():
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DISCORD_API_URL": "discord.com"}, "DISCORD_API_URL"),
+        ({"JOB_SIGNING_KEY": None}, "JOB_SIGNING_KEY"),
+        ({"JOB_SIGNING_KEY": "short"}, "JOB_SIGNING_KEY"),
+        ({"CUSTOM_ID_SECRET": "short"}, "CUSTOM_ID_SECRET"),
+        ({"JOBS_ACCEPT_V1": "maybe"}, "JOBS_ACCEPT_V1"),
     ],
 )
 def test_bad_values_name_the_variable(change, variable):
@@ -60,6 +65,7 @@ def test_bad_values_name_the_variable(change, variable):
 def test_secret_never_prints():
     settings = ApiSettings.from_environ({**GOOD, "DISCORD_BOT_TOKEN": "very-secret-token"})
     assert "very-secret-token" not in repr(settings)
+    assert "k" * 32 not in repr(settings)
     assert "very-secret-token" not in str(settings.discord.bot_token)
     assert settings.discord.bot_token == Secret("very-secret-token")
 

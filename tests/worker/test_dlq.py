@@ -32,7 +32,7 @@ def test_list_shows_parked_jobs_without_tokens_and_redrive_moves_them_back(
     assert by_validity[True]["route"] == "command:countdown"
     assert by_validity[False]["reason"] == "unknown version None"
     assert payload["token"] not in listed.stdout
-    assert "[redacted]" in by_validity[False]["body"]
+    assert "[redacted]" in by_validity[False]["preview"]
     # listing leaves them where they were
     assert queue_depth(sqs, queues.dlq_url) == 2
 

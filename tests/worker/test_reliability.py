@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import structlog
 
 from devtools import interactions
 from services.core.bot import JobContext, Router
-from services.core.bot.routes import Defer
 from services.core.discord.errors import ServerError
-from services.core.discord.interaction import Interaction
-from services.core.jobs import Job
 from services.worker.runner import JOB_FAILED_TEXT
-from tests.conftest import APPLICATION_ID, base_env
+from tests.conftest import APPLICATION_ID, base_env, signed_job
 from tests.worker.test_end_to_end import countdown, queue_depth, running_worker
 
 
 def enqueue(sqs, url: str, payload: dict, *, copies: int = 1, ephemeral: bool = False) -> None:
     """Put a job on the queue as the API would for a deferred slash command."""
-    job = Job.for_route(
-        Interaction.from_payload(payload),
-        f"command:{payload['data']['name']}",
-        defer=Defer.REPLY,
-        ephemeral=ephemeral,
-        received_at=time.time(),
-    )
+    body = signed_job(payload, f"command:{payload['data']['name']}", ephemeral=ephemeral)
     for _ in range(copies):
-        sqs.send_message(QueueUrl=url, MessageBody=job.encode())
+        sqs.send_message(QueueUrl=url, MessageBody=body)
 
 
 async def drained(sqs, url: str, timeout: float = 20) -> None:
