@@ -6,7 +6,7 @@
     python -m devtools.send --complete help command=co             autocomplete, on the last option
     python -m devtools.send --user "User info" --target 900000000000000003
     python -m devtools.send --message "Word count" --text "how many words is this"
-    python -m devtools.send --click roll:1:6                       a button (from the reply above)
+    python -m devtools.send --click roll                           the newest button named roll…
     python -m devtools.send --click colour:1 --values red,blue      a select menu
     python -m devtools.send --modal feedback:1 text="Nice bot"     a submitted modal
     python -m devtools.send --ping                                 a PING
@@ -113,12 +113,18 @@ def _standin_url() -> str | None:
     return api.rsplit("/api/", 1)[0] if env.get("STANDIN") and "/api/" in api else None
 
 
-async def _message_with(session: aiohttp.ClientSession, base: str | None, custom_id: str) -> Any:
-    """The stand-in's newest message carrying ``custom_id``, so a click lands on it."""
+async def _message_with(
+    session: aiohttp.ClientSession, base: str | None, custom_id: str
+) -> tuple[Any, str]:
+    """The stand-in's newest message carrying ``custom_id`` (or one starting with it: the
+    template's name is enough), so a click lands on it, and the component's whole id."""
     if base is None:
-        return None
+        return None, custom_id
     async with session.get(f"{base}/_fake/messages", params={"custom_id": custom_id}) as got:
-        return await got.json() if got.status == 200 else None
+        if got.status != 200:
+            return None, custom_id
+        found = await got.json()
+        return found["message"], found["custom_id"]
 
 
 async def compose(args: argparse.Namespace, application_id: str, base: str | None) -> Any:
@@ -138,7 +144,7 @@ async def compose(args: argparse.Namespace, application_id: str, base: str | Non
         )
     if args.click:
         async with aiohttp.ClientSession() as session:
-            message = await _message_with(session, base, args.click)
+            message, custom_id = await _message_with(session, base, args.click)
         if message is None:
             print(
                 f"no message the bot sent carries {args.click!r} (yet?): clicking it on a "
@@ -148,7 +154,7 @@ async def compose(args: argparse.Namespace, application_id: str, base: str | Non
         values = args.values.split(",") if args.values is not None else None
         return interactions.click(
             application_id,
-            args.click,
+            custom_id,
             message=message,
             component_type=ComponentType.STRING_SELECT if values is not None else 2,
             values=values,

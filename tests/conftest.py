@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,12 @@ from services.core.bot import Router
 from services.core.bot.routes import Defer
 from services.core.config import ApiSettings, WorkerSettings
 from services.core.discord.interaction import Interaction
+from services.core.discord.rest import RetryPolicy
 from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from services.core.jobs import Job, JobCodec, SignedBody
+from services.worker.__main__ import serve
 from services.worker.authenticity import discord_check
+from tests.api.commands import router as test_router
 
 APPLICATION_ID = "100000000000000000"
 BOT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.GfakeX.abcdefghijklmnopqrstuvwxyz0123456789AB"
@@ -286,3 +289,48 @@ def spawn_worker(tmp_path: Path) -> Iterator[Any]:
     yield spawn
     for worker in started:
         worker.kill()
+
+
+FAST_REST = RetryPolicy(base_delay=0.05, max_delay=0.2)
+
+
+@asynccontextmanager
+async def running_worker(
+    env, *, router: Router | None = None, tasks=None, grace: float = 5.0
+) -> AsyncIterator[asyncio.Event]:
+    """The worker's own ``serve()`` in this event loop, against the real queue and fake
+    Discord (the REST client's backoff shortened)."""
+    settings = replace(worker_settings(env), shutdown_grace=grace)
+    stopping = asyncio.Event()
+    task = asyncio.create_task(
+        serve(settings, stopping, router=router, tasks=tasks, rest_retry=FAST_REST)
+    )
+    try:
+        yield stopping
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=30)
+
+
+@pytest.fixture
+async def bot(moto, queues, discord, signing_key) -> AsyncIterator[DiscordStandIn]:
+    """The shipped bot: API and worker, with the stand-in connected to the API."""
+    env = base_env(moto, queues, discord.url)
+    async with (
+        serve_api(api_settings(env, signing_key), signing_key) as api,
+        running_worker(env),
+    ):
+        discord.connect(api.url + "/interactions", signing_key)
+        yield discord
+
+
+@pytest.fixture
+async def test_bot(moto, queues, discord, signing_key) -> AsyncIterator[DiscordStandIn]:
+    """The test-only router (tests/api/commands.py), API and worker."""
+    env = base_env(moto, queues, discord.url)
+    async with (
+        serve_api(api_settings(env, signing_key), signing_key, router=test_router) as api,
+        running_worker(env, router=test_router),
+    ):
+        discord.connect(api.url + "/interactions", signing_key)
+        yield discord

@@ -209,22 +209,25 @@ class DiscordStandIn:
         await self._notify()
         return result
 
-    def message_with(self, custom_id: str) -> dict[str, Any] | None:
-        """The newest message carrying a component with this custom_id: the one a user would
-        click on."""
+    def message_with(self, custom_id: str) -> tuple[dict[str, Any], str] | None:
+        """The newest message carrying a component with this custom_id, or whose custom_id
+        starts with it and a ":" (``again`` finds ``again:1:10:…``): the one a user would
+        click on, and the component's whole custom_id."""
         for message in reversed(list(self.messages.values())):
             for row in message.get("components") or []:
                 for component in row.get("components") or []:
-                    if component.get("custom_id") == custom_id:
-                        found: dict[str, Any] = message
-                        return found
+                    found = component.get("custom_id")
+                    if isinstance(found, str) and (
+                        found == custom_id or found.startswith(custom_id + ":")
+                    ):
+                        return message, found
         return None
 
     async def _find_message(self, request: web.Request) -> web.Response:
         found = self.message_with(request.query.get("custom_id", ""))
         if found is None:
             return web.json_response({"error": "no message carries that custom_id"}, status=404)
-        return web.json_response(found)
+        return web.json_response({"message": found[0], "custom_id": found[1]})
 
     async def _fake_interaction(self, request: web.Request) -> web.Response:
         try:

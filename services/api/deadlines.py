@@ -6,6 +6,10 @@ once the signature is checked. Here a request only records its deadline in a dic
 opened with the app's lifespan, wakes every ``tick`` seconds and cancels the requests past
 theirs. A budget is therefore kept to within ``tick``, which Discord's 3-second window (and
 the 2-second budget inside it) leaves room for.
+
+A cancellation is a request, as with ``asyncio.timeout``: a handler that catches it and goes
+on, or that blocks the event loop (``time.sleep``, heavy computation), is not stopped, and
+holds up every other request of the process meanwhile. Slow work belongs in ``defer=True``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ no suggestions for autocomplete), never a timeout or a 5xx.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -30,6 +31,7 @@ from services.core.bot.responses import (
     InteractionResponse,
     choices_response,
     deferred_response,
+    effective_defer,
     instant_response,
     message_response,
     reply_is_ephemeral,
@@ -167,7 +169,13 @@ class InteractionHandler:
         line each."""
         started = time.perf_counter()
         fields: dict[str, Any] = {}
-        reply = await self._handle(_Request(body, signature, timestamp, started), fields)
+        try:
+            reply = await self._handle(_Request(body, signature, timestamp, started), fields)
+        except Exception:
+            # Our own bug, past every handled case: still no 5xx for Discord to count.
+            log.exception("interaction_failed", **fields)
+            fields["outcome"] = Outcome.FAILED
+            reply = _json(400, {"error": "this request could not be handled"})
         fields["status"] = reply.status
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
         self._line("interaction", fields)
@@ -227,7 +235,15 @@ class InteractionHandler:
                 )
             )
             response = instant_response(route, interaction, result)
-        except Exception as exc:
+            if response.data is not None and _too_long(result):
+                await self._queue_the_rest(
+                    interaction, route, result, response, fields=fields, request=request
+                )
+            reply = _http(response)  # inside: a value JSON cannot hold is the handler's fault
+        except (Exception, asyncio.CancelledError) as exc:
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise  # this request is being cancelled (shutdown), not just the handler's work
             fields["outcome"] = Outcome.FAILED
             if isinstance(exc, ResponseNotAllowed):
                 log.error("response_not_allowed", route=route.id, reason=exc.problem)
@@ -246,11 +262,7 @@ class InteractionHandler:
                 return _http(choices_response([]))
             return _ephemeral(interaction, COMMAND_FAILED_TEXT)
         fields.update(outcome=Outcome.REPLIED, response_type=int(response.type))
-        if response.data is not None and _too_long(result):
-            await self._queue_the_rest(
-                interaction, route, result, response, fields=fields, request=request
-            )
-        return _http(response)
+        return reply
 
     async def _queue_the_rest(
         self,
@@ -295,7 +307,7 @@ class InteractionHandler:
         job = Job.for_route(
             interaction,
             route.id,
-            defer=route.defer,
+            defer=effective_defer(route, interaction),
             ephemeral=reply_is_ephemeral(route, interaction),
             received_at=self._clock(),
             signed=request.signed(),

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from services.commands._bot import bot
-from services.core.bot import CommandContext, Message, Option, Reply
+from services.core.bot import MENTION_NONE, CommandContext, Message, Option, Reply
 from services.core.bot.errors import UnknownCommandError
 from services.core.bot.options import Choice, OptionSpec
+from services.core.discord.messages import escape_markdown
 
 # Discord shows at most 25 suggestions.
 MAX_SUGGESTIONS: Final = 25
@@ -38,7 +39,12 @@ async def help_(
     try:
         found = bot.get(path)
     except UnknownCommandError:
-        return Message(content=f"There is no command called `/{path[:50]}`.", ephemeral=True)
+        shown = escape_markdown(path[:50])
+        return Message(
+            content=f"There is no command called /{shown}.",
+            ephemeral=True,
+            allowed_mentions=MENTION_NONE,
+        )
     lines = [f"**/{found.path}**: {found.description}"]
     if found.options:
         lines += ["Options:", *(describe_option(o) for o in found.options)]

@@ -26,7 +26,7 @@ async def count_down(ctx: JobContext, seconds: int) -> Message:
         await asyncio.sleep(min(PROGRESS_INTERVAL, left))
     again = Button(
         "Again",
-        custom_id=ctx.custom_id(countdown_again, seconds=seconds),
+        custom_id=ctx.custom_id(countdown_again, seconds=seconds, user=ctx.user_id or ""),
         style=ButtonStyle.SECONDARY,
         emoji="🔁",
     )
@@ -44,9 +44,14 @@ async def countdown(
 
 
 # Deferred: the API acknowledges the click at once (type 6) and the worker runs the countdown
-# again, editing the message the button is on.
-@bot.component("again:{seconds}", defer=True)
-async def countdown_again(ctx: JobContext, seconds: int) -> Reply:
-    if not 1 <= seconds <= MAX_SECONDS:
-        return "That countdown can't be repeated."
+# again, editing the message the button is on. Signed, so nobody can make a button for an
+# hour-long countdown, or one that claims another user started it.
+@bot.component("again:{seconds}:{user}", defer=True, signed=True)
+async def countdown_again(ctx: JobContext, seconds: int, user: str) -> Reply | None:
+    if ctx.user_id != user:
+        # The message is everyone's to see: the refusal is for the one who clicked only.
+        await ctx.followup(
+            Message(content="Only who started this countdown can run it again.", ephemeral=True)
+        )
+        return None  # the message stays as it is
     return await count_down(ctx, seconds)

@@ -14,7 +14,7 @@ from services.commands._bot import bot
 from services.core.bot import JobContext, Option, Reply
 from services.core.config import Secret
 from services.core.discord.models import Permissions
-from services.core.discord.rest import parse_webhook_url
+from services.core.discord.webhook_urls import NotAWebhookUrl, check_webhook_url, parse_webhook_url
 
 NOT_IN_SERVER: Final = "This command only works in a server."
 NOT_ADMIN: Final = "Only server administrators can see or change the bot's configuration."
@@ -67,11 +67,13 @@ async def webhook(
     if (refused := _refusal(ctx)) is not None:
         return refused
     assert ctx.guild_id is not None
-    secret = Secret(url.strip())
     try:
-        parse_webhook_url(secret)
-    except ValueError:
-        return "That is not a Discord webhook URL (…/api/webhooks/<id>/<token>)."
+        secret = check_webhook_url(url)
+    except NotAWebhookUrl as exc:
+        return (
+            f"That is not a Discord webhook URL ({exc.problem}): copy it from the channel's "
+            "settings, Integrations, Webhooks (https://discord.com/api/webhooks/…)."
+        )
     await ctx.servers.set_webhook(ctx.guild_id, secret)
     return f"Webhook set: {masked(secret)}."
 

@@ -11,7 +11,7 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Final, Protocol
 
@@ -150,12 +150,12 @@ class JobRunner:
                 return Verdict(Outcome.DUPLICATE)
             case ClaimState.BUSY:
                 return Verdict(Outcome.BUSY, retry_in=claim.retry_in)
-            case ClaimState.UNAVAILABLE:
-                return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
+        reply = None if isinstance(job, TaskJob) else self._reply_for(job)
+        if claim.state is ClaimState.UNAVAILABLE:
+            # The ledger cannot be asked; on the last receive the user is told all the same.
+            return await self._not_now(job, reply, receive_count)
         keepers = [asyncio.create_task(self._keep_lock(job.id))]
-        reply = None
-        if not isinstance(job, TaskJob):
-            reply = self._reply_for(job)
+        if reply is not None:
             keepers.append(asyncio.create_task(reply.learn_before_expiry()))
         try:
             if isinstance(job, Job) and reply is not None:
@@ -174,17 +174,24 @@ class JobRunner:
             await self._ledger.complete(job.id)
             return Verdict(outcome)
         await self._ledger.release(job.id)
-        if receive_count >= self._retry.max_receives and reply is not None:
-            # The next receive dead-letters it: tell the user now, while we still can.
-            log.error("job_parked", receive_count=receive_count)
-            if isinstance(job, FollowupsJob):  # the reply holds the first part: keep it
-                with contextlib.suppress(DiscordHTTPError, ReplyUnreachable):
-                    await reply.followup(Message(content=INCOMPLETE_TEXT, ephemeral=job.ephemeral))
-            else:
-                await self._deliver(reply, Message(content=JOB_FAILED_TEXT))
-            # Visible at once: the next receive is the one that moves it to the DLQ.
-            return Verdict(Outcome.PARKED, retry_in=0)
-        return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
+        return await self._not_now(job, reply, receive_count)
+
+    async def _not_now(
+        self, job: Job | FollowupsJob | TaskJob, reply: OriginalReply | None, receive_count: int
+    ) -> Verdict:
+        """A job that could not run (or finish) this time: run it again later, unless this
+        was its last allowed receive; then the user is told, whatever failed."""
+        if receive_count < self._retry.max_receives or reply is None:
+            return Verdict(Outcome.RETRY, retry_in=self._retry.delay(receive_count))
+        # The next receive dead-letters it: tell the user now, while we still can.
+        log.error("job_parked", receive_count=receive_count)
+        if isinstance(job, FollowupsJob):  # the reply holds the first part: keep it
+            with contextlib.suppress(DiscordHTTPError, ReplyUnreachable):
+                await reply.followup(Message(content=INCOMPLETE_TEXT, ephemeral=job.ephemeral))
+        else:
+            await self._tell_failure(reply, JOB_FAILED_TEXT)
+        # Visible at once: the next receive is the one that moves it to the DLQ.
+        return Verdict(Outcome.PARKED, retry_in=0)
 
     async def _keep_lock(self, job_id: str) -> None:
         while True:
@@ -238,6 +245,10 @@ class JobRunner:
             log.warning("job_not_runnable", reason=str(exc))
             return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
         route = match.route
+        if not route.deferred:
+            # A queued job for a route that answers now: not something the API would send.
+            log.warning("job_not_runnable", reason=f"{route.id} is not a deferred route")
+            return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
         if route.id != job.route:
             # The API chose another route than this worker's code would (a deploy between).
             log.warning("job_not_runnable", reason=f"routes to {route.id}, not {job.route}")
@@ -264,7 +275,16 @@ class JobRunner:
         final = self._final(route, job, result)
         if final is None:
             return Outcome.COMPLETED
-        return await self._deliver_all(reply, final, ephemeral=ctx.ephemeral)
+        try:
+            # The reply is as private as the job's: a long one's follow-ups too.
+            return await self._deliver_all(
+                reply, replace(final, ephemeral=ctx.ephemeral), ephemeral=ctx.ephemeral
+            )
+        except Exception:
+            # A reply that cannot even be sent (say, an embed holding what JSON cannot):
+            # the user hears that something went wrong instead of waiting forever.
+            log.exception("final_reply_failed")
+            return await self._tell_failure(reply, JOB_FAILED_TEXT)
 
     def _final(self, route: Route, job: Job, result: object) -> Message | None:
         """The final reply a handler's result asks for; ``None`` when a deferred update
@@ -331,8 +351,18 @@ class JobRunner:
         return Outcome.COMPLETED
 
     async def _tell_failure(self, reply: OriginalReply, text: str) -> Outcome:
-        outcome = await self._deliver(reply, Message(content=text))
-        return Outcome.RETRY if outcome is Outcome.RETRY else Outcome.FAILED
+        """Say it failed: in the reply, or, when the job was to update a component's
+        message (which other people may see and use), privately, leaving it as it was."""
+        if not reply.updates_message:
+            outcome = await self._deliver(reply, Message(content=text))
+            return Outcome.RETRY if outcome is Outcome.RETRY else Outcome.FAILED
+        try:
+            await reply.followup(Message(content=text, ephemeral=True))
+        except (ServerError, RateLimitedError):
+            return Outcome.RETRY
+        except (DiscordHTTPError, ReplyUnreachable) as exc:
+            log.error("failure_not_told", reason=str(exc))
+        return Outcome.FAILED
 
 
 def _passing(exc: Exception) -> bool:

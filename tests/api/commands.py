@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from services.core.bot import Button, CommandContext, JobContext, Message, Reply, Router, Update
+from services.core.bot import (
+    Button,
+    Choice,
+    CommandContext,
+    JobContext,
+    Message,
+    Reply,
+    Router,
+    Update,
+)
 
 router = Router()
 
@@ -74,3 +83,54 @@ LONG_NOW = "\n\n".join(f"Paragraph {i}: " + "words " * 60 for i in range(12))
 @router.command(description="A long answer given at once", ephemeral=True)
 async def manual(ctx: CommandContext) -> Reply:
     return LONG_NOW
+
+
+@router.command(description="A handler whose own work was cancelled")
+async def abandoned(ctx: CommandContext) -> Reply:
+    inner = asyncio.create_task(asyncio.sleep(10))
+    inner.cancel()
+    await inner  # raises CancelledError: the handler's problem, not the request's
+    return "unreachable"
+
+
+@router.command(description="Suggests a number JSON cannot carry")
+async def pick(ctx: CommandContext, n: int) -> Reply:
+    return str(n)
+
+
+@router.autocomplete("pick", "n")
+async def huge_numbers(ctx: CommandContext, current: str) -> list[Choice]:
+    return [Choice("too big", 2**70)]
+
+
+@router.command(description="Private by declaration", ephemeral=True)
+async def private(ctx: CommandContext) -> Reply:
+    return Message(content="for you only")  # the Message itself does not say ephemeral
+
+
+@router.command(description="Two buttons with one custom_id")
+async def twins(ctx: CommandContext) -> Reply:
+    same = ctx.custom_id(pay_now, user="1", amount=1)
+    return Message(
+        content="x", components=[Button("A", custom_id=same), Button("B", custom_id=same)]
+    )
+
+
+@router.component("vote:{choice}", defer=True)
+async def vote(ctx: JobContext, choice: str) -> Reply:
+    raise RuntimeError("a bug while counting votes")
+
+
+@router.command(description="Answers now (not deferred)")
+async def quick(ctx: CommandContext) -> Reply:
+    return "quick"
+
+
+@router.modal("survey", defer=True, update=True)
+async def survey(ctx: JobContext) -> Reply | None:
+    return None
+
+
+@router.command(description="A final reply that cannot be sent", defer=True)
+async def poison(ctx: JobContext) -> Reply:
+    return Message(content="x", embeds=[{"timestamp": object()}])

@@ -6,46 +6,18 @@ to its messages), the API answers on a real socket, deferred work goes through t
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
 from devtools import interactions
-from devtools.standin import DiscordStandIn
 from services.core.discord.messages import MENTION_NONE
 from services.core.discord.models import MessageFlags
 from services.core.discord.snowflake import DISCORD_EPOCH_MS
 from tests.api.commands import LONG_NOW, LONG_REPLY, PAID
-from tests.api.commands import router as test_router
-from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
-from tests.worker.test_end_to_end import running_worker
+from tests.conftest import APPLICATION_ID
 
 EPHEMERAL = int(MessageFlags.EPHEMERAL)
-
-
-@pytest.fixture
-async def bot(moto, queues, discord, signing_key) -> AsyncIterator[DiscordStandIn]:
-    """The shipped bot: API and worker, with the stand-in connected to the API."""
-    env = base_env(moto, queues, discord.url)
-    async with (
-        serve_api(api_settings(env, signing_key), signing_key) as api,
-        running_worker(env),
-    ):
-        discord.connect(api.url + "/interactions", signing_key)
-        yield discord
-
-
-@pytest.fixture
-async def test_bot(moto, queues, discord, signing_key) -> AsyncIterator[DiscordStandIn]:
-    """The test-only router (tests/api/commands.py), API and worker."""
-    env = base_env(moto, queues, discord.url)
-    async with (
-        serve_api(api_settings(env, signing_key), signing_key, router=test_router) as api,
-        running_worker(env, router=test_router),
-    ):
-        discord.connect(api.url + "/interactions", signing_key)
-        yield discord
 
 
 def buttons(message: dict) -> list[dict]:
@@ -85,7 +57,9 @@ async def test_countdown_again_reruns_in_the_message_it_is_on(bot):
     await bot.wait_for(lambda: (state.original or {}).get("content", "").endswith("finished"))
     finished = state.original
     [again] = buttons(finished)
-    assert (again["label"], again["custom_id"]) == ("Again", "again:1:1")
+    assert again["label"] == "Again"
+    # Signed, and bound to who started it: seconds, user, then the signature.
+    assert again["custom_id"].startswith(f"again:1:1:{interactions.DEV_USER_ID}:")
 
     click = interactions.click(APPLICATION_ID, again["custom_id"], message=finished)
     result = await bot.interact(click)
@@ -100,6 +74,32 @@ async def test_countdown_again_reruns_in_the_message_it_is_on(bot):
     assert clicked.edits[0]["components"] == []  # no "Again" while it runs
     assert buttons(bot.messages[finished["id"]]) == [again]
     assert len([m for m in bot.messages.values() if "Countdown" in (m["content"] or "")]) == 1
+
+
+async def test_someone_else_clicking_again_is_refused_privately(bot):
+    slash = interactions.command(
+        APPLICATION_ID, "countdown", [{"name": "seconds", "type": 4, "value": 1}]
+    )
+    await bot.interact(slash)
+    state = bot.state(slash["token"])
+    await bot.wait_for(lambda: (state.original or {}).get("content", "").endswith("finished"))
+    finished = dict(state.original)
+    [again] = buttons(finished)
+    other = interactions.user("900000000000000077", "someone-else")
+    click = interactions.click(APPLICATION_ID, again["custom_id"], message=finished, invoker=other)
+    result = await bot.interact(click)
+    assert result.response == {"type": 6}
+    clicked = bot.state(click["token"])
+    await bot.wait_for(lambda: bool(clicked.followups), timeout=15)
+    [refusal] = clicked.followups.values()
+    assert refusal["flags"] & EPHEMERAL
+    assert "Only who started this countdown" in refusal["content"]
+    assert clicked.edits == []  # the message is left as it was
+    assert bot.messages[finished["id"]]["content"] == finished["content"]
+    # And a forged id (another number of seconds, the signature kept) has expired.
+    forged = again["custom_id"].replace("again:1:1:", "again:1:3600:")
+    result = await bot.interact(interactions.click(APPLICATION_ID, forged, message=finished))
+    assert "expired" in result.response["data"]["content"]
 
 
 async def test_feedback_opens_a_modal_and_quotes_the_text_back_privately(bot):

@@ -130,3 +130,30 @@ def test_a_router_with_signed_templates_says_so_and_builds_ids_by_handler():
         ids.encode(test_values_come_back_typed, n=1)
     with pytest.raises(TypeError, match="takes"):
         ids.encode(plain, m=1)
+
+
+@pytest.mark.parametrize(
+    "bad", ["pay:1:5\n:1.0:x:1", "pay:1:5:nan:x:1", "pay:1:5:inf:x:1", "pay:1:5:1_0:x:1"]
+)
+def test_what_python_would_parse_leniently_is_refused(bad):
+    with pytest.raises(ExpiredCustomId):
+        template().decode(bad, None)
+    with pytest.raises(ValueError, match="finite"):
+        template().encode({"user": 1, "amount": float("nan"), "note": "", "urgent": True}, None)
+
+
+def test_a_signed_components_id_does_not_pass_as_a_modals():
+    bot = Router()
+
+    @bot.component("same:{n}", signed=True)
+    async def as_button(ctx: CommandContext, n: int) -> None:
+        return None
+
+    @bot.modal("same:{n}", signed=True)
+    async def as_form(ctx: CommandContext, n: int) -> None:
+        return None
+
+    ids = bot.custom_ids(KEY)
+    button_id = ids.encode(as_button, n=5)
+    form_id = ids.encode(as_form, n=5)
+    assert button_id != form_id  # same name and value, another signature

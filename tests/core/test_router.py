@@ -473,3 +473,37 @@ def test_handlers_that_cannot_run_where_they_are_declared_fail_at_declaration():
         Router().command(description="x", defer=True)(_wants_command)
     Router().command(description="x", defer=True)(_wants_job)
     Router().command(description="x")(_wants_command)
+
+
+def test_options_lengths_are_checked_like_discords():
+    bot = Router()
+
+    @bot.command(description="x")
+    async def note(
+        ctx: CommandContext, text: Annotated[str, Option("t", min_length=2, max_length=4)]
+    ) -> str:
+        return text
+
+    for value, problem in (("a", "at least 2"), ("abcde", "at most 4")):
+        with pytest.raises(OptionValueError, match=problem):
+            bind(bot, {"name": "note", "options": [{"name": "text", "type": 3, "value": value}]})
+    assert bind(bot, {"name": "note", "options": [{"name": "text", "type": 3, "value": "abc"}]})[
+        1
+    ] == {"text": "abc"}
+
+
+def test_a_message_with_two_components_of_one_custom_id_is_refused_where_built():
+    from services.core.bot import Button, LinkButton, Message
+    from services.core.discord.errors import InvalidComponent
+
+    with pytest.raises(InvalidComponent, match="share a custom_id"):
+        Message(
+            content="x", components=[Button("A", custom_id="a:1"), Button("B", custom_id="a:1")]
+        )
+    Message(
+        content="x",
+        components=[
+            LinkButton("A", url="https://a.example"),
+            LinkButton("B", url="https://a.example"),
+        ],
+    )

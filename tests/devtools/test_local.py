@@ -77,10 +77,10 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
             assert "[discord] edit_original" in shown
             assert "Counting down" in shown
             # every other kind, through the stand-in as Discord would deliver it
-            assert '"type": 6' in send("--click", "again:1:2")
+            assert '"type": 6' in send("--click", "again")
             _wait_for(out, "[discord] deferred", 10)
             assert '"custom_id": "roll:1:20"' in send("roll", "sides=20")
-            assert '"type": 7' in send("--click", "roll:1:20")
+            assert '"type": 7' in send("--click", "roll")
             _wait_for(out, "[discord] update", 10)
             assert '"type": 9' in send("feedback")
             assert "> Thanks, @everyone" in send("--modal", "feedback:1", "text=Thanks, @everyone")

@@ -194,7 +194,8 @@ async def test_a_long_task_is_handed_to_the_worker_and_runs_there(
     moto, queues, table, discord, prefix, settings, sqs
 ):
     from services.core.tasks import TaskContext, TaskRegistry
-    from tests.worker.test_end_to_end import queue_depth, running_worker
+    from tests.conftest import running_worker
+    from tests.worker.test_end_to_end import queue_depth
 
     long_tasks = TaskRegistry()
 

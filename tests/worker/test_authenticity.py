@@ -11,9 +11,9 @@ import structlog
 from devtools import aws, interactions
 from services.core.discord.models import Permissions
 from services.core.jobs import JobCodec, TaskJob
-from tests.conftest import APPLICATION_ID, base_env, signed_job
+from tests.conftest import APPLICATION_ID, base_env, running_worker, signed_job
 from tests.core.test_jobs import _with_interaction
-from tests.worker.test_end_to_end import countdown, queue_depth, running_worker
+from tests.worker.test_end_to_end import countdown, queue_depth
 
 GUILD = interactions.DEV_GUILD_ID
 

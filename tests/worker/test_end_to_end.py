@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
 
 import structlog
 
 from devtools import interactions
 from services.core.bot import Router
-from services.core.discord.rest import RetryPolicy
-from services.worker.__main__ import serve
 from services.worker.runner import JOB_FAILED_TEXT
-from tests.conftest import APPLICATION_ID, base_env, worker_settings
-
-FAST_REST = RetryPolicy(base_delay=0.05, max_delay=0.2)
-
-
-@asynccontextmanager
-async def running_worker(
-    env, *, router: Router | None = None, tasks=None, grace: float = 5.0
-) -> AsyncIterator[asyncio.Event]:
-    """The worker's own ``serve()`` in this event loop, against the real queue and fake
-    Discord (the REST client's backoff shortened)."""
-    settings = replace(worker_settings(env), shutdown_grace=grace)
-    stopping = asyncio.Event()
-    task = asyncio.create_task(
-        serve(settings, stopping, router=router, tasks=tasks, rest_retry=FAST_REST)
-    )
-    try:
-        yield stopping
-    finally:
-        stopping.set()
-        await asyncio.wait_for(task, timeout=30)
+from tests.conftest import APPLICATION_ID, base_env, running_worker
 
 
 def countdown(seconds: int) -> dict:

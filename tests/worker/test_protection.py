@@ -6,8 +6,8 @@ import asyncio
 
 from aiohttp import web
 
-from tests.conftest import base_env
-from tests.worker.test_end_to_end import countdown, running_worker
+from tests.conftest import base_env, running_worker
+from tests.worker.test_end_to_end import countdown
 
 
 class FakeAgent:

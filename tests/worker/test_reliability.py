@@ -10,8 +10,8 @@ from devtools import interactions
 from services.core.bot import JobContext, Router
 from services.core.discord.errors import ServerError
 from services.worker.runner import JOB_FAILED_TEXT
-from tests.conftest import APPLICATION_ID, base_env, signed_job
-from tests.worker.test_end_to_end import countdown, queue_depth, running_worker
+from tests.conftest import APPLICATION_ID, base_env, running_worker, signed_job
+from tests.worker.test_end_to_end import countdown, queue_depth
 
 
 def enqueue(sqs, url: str, payload: dict, *, copies: int = 1, ephemeral: bool = False) -> None:

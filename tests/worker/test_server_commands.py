@@ -10,8 +10,7 @@ from devtools.aws import client
 from services.commands.server_config import NOT_ADMIN, NOT_IN_SERVER
 from services.core.config import SchedulerSettings
 from services.scheduler.handler import dispatch
-from tests.conftest import APPLICATION_ID, base_env
-from tests.worker.test_end_to_end import running_worker
+from tests.conftest import APPLICATION_ID, base_env, running_worker
 
 ADMIN = 1 << 3
 GUILD_A, GUILD_B = "930000000000000001", "930000000000000002"
@@ -37,8 +36,10 @@ async def reply_to(api, discord, payload) -> str:
 async def test_config_is_for_administrators_of_that_server_only(api, moto, queues, discord):
     prefix = f"/bot-{uuid.uuid4().hex[:8]}"
     env = base_env(moto, queues, discord.url, SSM_PREFIX=prefix)
-    url = discord.create_webhook("940000000000000001")
-    token = url.rsplit("/", 1)[1]
+    # A webhook on the stand-in, given as Discord hands webhook URLs out: only the id and
+    # token are ever used, against the configured API (here the stand-in).
+    webhook_id, token = discord.create_webhook("940000000000000001").rsplit("/", 2)[1:]
+    url = f"https://discord.com/api/webhooks/{webhook_id}/{token}"
     set_url = [{"type": 3, "name": "url", "value": url}]
     async with running_worker(env):
         # a member without ADMINISTRATOR is refused, and nothing is written
@@ -46,6 +47,26 @@ async def test_config_is_for_administrators_of_that_server_only(api, moto, queue
             api, discord, config_command("webhook", set_url, guild=GUILD_A, permissions=0)
         )
         assert refused == NOT_ADMIN
+        assert not client("ssm", moto).get_parameters_by_path(Path=prefix, Recursive=True)[
+            "Parameters"
+        ]
+        # an administrator cannot store anything but a Discord webhook URL
+        for bad in (
+            f"http://127.0.0.1/api/webhooks/{webhook_id}/{token}",
+            f"https://discord.com.example/api/webhooks/{webhook_id}/{token}",
+            f"https://discord.com/api/webhooks/{webhook_id}/{token}?wait=true",
+        ):
+            not_stored = await reply_to(
+                api,
+                discord,
+                config_command(
+                    "webhook",
+                    [{"type": 3, "name": "url", "value": bad}],
+                    guild=GUILD_A,
+                    permissions=ADMIN,
+                ),
+            )
+            assert not_stored.startswith("That is not a Discord webhook URL")
         assert not client("ssm", moto).get_parameters_by_path(Path=prefix, Recursive=True)[
             "Parameters"
         ]

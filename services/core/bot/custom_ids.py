@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import inspect
+import math
 import re
 import typing
 from collections.abc import Callable, Mapping
@@ -33,9 +34,11 @@ from services.core.bot.errors import CommandDefinitionError, ExpiredCustomId
 from services.core.discord.components import MAX_CUSTOM_ID
 
 SEPARATOR: Final = ":"
-_NAME: Final = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
-_FIELD: Final = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-_INTEGER: Final = re.compile(r"^-?[0-9]{1,20}$")
+# fullmatch everywhere: "$" would also match before a trailing newline.
+_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+_FIELD: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_INTEGER: Final = re.compile(r"-?[0-9]{1,20}")
+_FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?")
 # 96 bits of HMAC-SHA256, as 16 base64url characters: beyond guessing, short enough to leave
 # most of the 100 characters to the state.
 MAC_CHARS: Final = 16
@@ -56,6 +59,8 @@ def _encode_value(value: Any, kind: type) -> str:
     if kind is float:
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise TypeError(f"expected float, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"a custom_id holds finite numbers only, got {value!r}")
         return repr(float(value))
     if not isinstance(value, str):
         raise TypeError(f"expected str, got {value!r}")
@@ -69,10 +74,13 @@ def _decode_value(text: str, kind: type) -> Any:
             raise ValueError(text)
         return text == "1"
     if kind is int:
-        if not _INTEGER.match(text):
+        if not _INTEGER.fullmatch(text):
             raise ValueError(text)
         return int(text)
     if kind is float:
+        # What repr() writes for a finite float, and nothing else (no nan, inf, "1_0", "٣").
+        if not _FLOAT.fullmatch(text):
+            raise ValueError(text)
         return float(text)
     if re.search(r"%(?!25|3A)", text):
         raise ValueError(text)
@@ -88,21 +96,29 @@ class Template:
     types: tuple[type, ...]
     version: int = 1
     signed: bool = False
+    # Bound into the signature: a signed component's id does not pass as a modal's.
+    scope: str = ""
 
     @classmethod
     def declare(
-        cls, template: str, handler: Callable[..., Any], *, version: int, signed: bool
+        cls,
+        template: str,
+        handler: Callable[..., Any],
+        *,
+        version: int,
+        signed: bool,
+        scope: str = "",
     ) -> Template:
         """Read ``"name:{field}:{field}"`` and type each field from the handler's parameter of
         the same name; anything Discord or the codec could not carry fails here, at import."""
         name, *rest = template.split(SEPARATOR)
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise CommandDefinitionError(
                 f"custom_id template {template!r}: the name must be 1-40 letters, digits, '_-.'"
             )
         fields: list[str] = []
         for part in rest:
-            found = _FIELD.match(part)
+            found = _FIELD.fullmatch(part)
             if found is None:
                 raise CommandDefinitionError(
                     f"custom_id template {template!r}: after the name, only {{field}} parts"
@@ -127,7 +143,7 @@ class Template:
                     f"{handler.__name__}: field {name_!r} must be typed int, str, bool or float"
                 )
             types.append(kind)
-        made = cls(name, tuple(fields), tuple(types), version, signed)
+        made = cls(name, tuple(fields), tuple(types), version, signed, scope)
         # The fixed part, with one character per field, must leave Discord's limit unbroken.
         if made.fixed_length + len(fields) > MAX_CUSTOM_ID:
             raise CommandDefinitionError(
@@ -155,7 +171,7 @@ class Template:
         if self.signed:
             if key is None:
                 raise ExpiredCustomId(self.name, "signed ids need CUSTOM_ID_SECRET")
-            text += SEPARATOR + _mac(key, text)
+            text += SEPARATOR + _mac(key, self.scope, text)
         if len(text) > MAX_CUSTOM_ID:
             raise ValueError(
                 f"custom_id {self.name!r} would be {len(text)} characters "
@@ -171,7 +187,7 @@ class Template:
             if key is None:
                 raise ExpiredCustomId(self.name, "signed, and no CUSTOM_ID_SECRET to check it")
             signed_part, _, mac = custom_id.rpartition(SEPARATOR)
-            if not hmac.compare_digest(mac.encode(), _mac(key, signed_part).encode()):
+            if not hmac.compare_digest(mac.encode(), _mac(key, self.scope, signed_part).encode()):
                 raise ExpiredCustomId(self.name, "signature does not match")
             parts = signed_part.split(SEPARATOR)
         values = parts[2:]
@@ -186,8 +202,8 @@ class Template:
             raise ExpiredCustomId(self.name, "a field does not parse") from None
 
 
-def _mac(key: bytes, text: str) -> str:
-    digest = hmac.new(key, text.encode(), hashlib.sha256).digest()
+def _mac(key: bytes, scope: str, text: str) -> str:
+    digest = hmac.new(key, f"{scope}|{text}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode()[:MAC_CHARS]
 
 

@@ -23,7 +23,7 @@ from services.core.bot.resolved import Attachment, Channel, Resolved, Role, User
 from services.core.discord.models import OptionType
 
 # Discord docs, "Application Command Naming": 1-32 lowercase letters, digits, - and _.
-NAME_PATTERN: Final = re.compile(r"^[-_\w]{1,32}$")
+NAME_PATTERN: Final = re.compile(r"[-_\w]{1,32}")
 MAX_DESCRIPTION: Final = 100
 MAX_OPTIONS: Final = 25
 MAX_CHOICES: Final = 25
@@ -125,6 +125,18 @@ class OptionSpec:
             raise OptionValueError(self.name, f"must be at least {meta.min_value}")
         if meta.max_value is not None and value > meta.max_value:
             raise OptionValueError(self.name, f"must be at most {meta.max_value}")
+        if (
+            kind is OptionType.STRING
+            and meta.min_length is not None
+            and len(value) < meta.min_length
+        ):
+            raise OptionValueError(self.name, f"must be at least {meta.min_length} characters")
+        if (
+            kind is OptionType.STRING
+            and meta.max_length is not None
+            and len(value) > meta.max_length
+        ):
+            raise OptionValueError(self.name, f"must be at most {meta.max_length} characters")
         if meta.choices and value not in {c.value for c in meta.choices}:
             raise OptionValueError(self.name, "is not one of the choices")
         return float(value) if kind is OptionType.NUMBER else value
@@ -159,7 +171,7 @@ def _choices_from_literal(base: Any) -> tuple[Any, tuple[Choice, ...]]:
 
 
 def check_name(name: str, what: str) -> None:
-    if not NAME_PATTERN.match(name) or name != name.lower():
+    if not NAME_PATTERN.fullmatch(name) or name != name.lower():
         raise CommandDefinitionError(
             f"{what} name {name!r} must be 1-32 lowercase letters, digits, '-' or '_'"
         )

@@ -13,7 +13,7 @@ deferred route to its acknowledgement (Discord docs, "Interaction Response Objec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from services.core.bot.context import Update, as_message
@@ -98,13 +98,23 @@ def instant_response(route: Route, interaction: Interaction, result: Any) -> Int
         data = text_payload(result, ephemeral=route.ephemeral)
         return InteractionResponse(ResponseType.CHANNEL_MESSAGE_WITH_SOURCE, data)
     if isinstance(result, Message):
+        if route.ephemeral and not result.ephemeral:
+            result = replace(result, ephemeral=True)  # the route says who may see its replies
         return message_response(result, ResponseType.CHANNEL_MESSAGE_WITH_SOURCE)
     raise ResponseNotAllowed(route.id, f"cannot answer with a {type(result).__name__}")
 
 
+def effective_defer(route: Route, interaction: Interaction) -> Defer:
+    """How a deferred route is acknowledged here: an update needs a message to update (a
+    modal opened from a slash command has none), else it becomes a "thinking…" reply."""
+    if route.defer is Defer.UPDATE and _on_a_message(route, interaction):
+        return Defer.UPDATE
+    return Defer.REPLY
+
+
 def deferred_response(route: Route, interaction: Interaction) -> InteractionResponse:
     """The acknowledgement the API gives a deferred route while its job waits."""
-    if route.defer is Defer.UPDATE and _on_a_message(route, interaction):
+    if effective_defer(route, interaction) is Defer.UPDATE:
         return InteractionResponse(ResponseType.DEFERRED_UPDATE_MESSAGE)
     data = {"flags": int(MessageFlags.EPHEMERAL)} if route.ephemeral else {}
     return InteractionResponse(ResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, data)
@@ -113,6 +123,6 @@ def deferred_response(route: Route, interaction: Interaction) -> InteractionResp
 def reply_is_ephemeral(route: Route, interaction: Interaction) -> bool:
     """Whether the reply a deferred job edits is ephemeral: the clicked message's own flag
     when the job updates it, else the route's."""
-    if route.defer is Defer.UPDATE and _on_a_message(route, interaction):
+    if effective_defer(route, interaction) is Defer.UPDATE:
         return bool(interaction.message_flags & MessageFlags.EPHEMERAL)
     return route.ephemeral

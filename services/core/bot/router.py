@@ -236,7 +236,9 @@ class Router:
         """Declare a component or modal route shaped like ``shape``, keyed by its template."""
 
         def decorate(handler: H) -> H:
-            parsed = Template.declare(template, handler, version=version, signed=signed)
+            parsed = Template.declare(
+                template, handler, version=version, signed=signed, scope=shape.kind.value
+            )
             if parsed.name in table:
                 raise CommandDefinitionError(f"{shape.kind} {parsed.name!r} is declared twice")
             if shape.kind is RouteKind.MODAL and returns_modal(handler):

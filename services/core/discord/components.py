@@ -308,6 +308,10 @@ def layout(components: Sequence[ActionRow | RowItem]) -> tuple[ActionRow, ...]:
     flush()
     if len(rows) > MAX_ROWS:
         raise InvalidComponent("message", f"has more than {MAX_ROWS} rows of components")
+    # Discord refuses a message whose components share a custom_id.
+    ids = [c.custom_id for row in rows for c in row.components if not isinstance(c, LinkButton)]
+    if len(set(ids)) != len(ids):
+        raise InvalidComponent("message", "two components share a custom_id")
     return tuple(rows)
 
 

@@ -28,9 +28,10 @@ from services.core.discord.snowflake import is_snowflake
 _INTERACTION_TYPES: Final[dict[int, InteractionType]] = {t.value: t for t in InteractionType}
 # Interaction tokens are URL-safe base64-like text (a few hundred characters); nothing else
 # may reach the webhook paths they are put in.
-_TOKEN: Final = re.compile(r"^[A-Za-z0-9_.\-]{1,1000}$")
+# fullmatch, not "^…$": "$" also matches before a trailing newline.
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_.\-]{1,1000}")
 # Discord sends permission bitfields as decimal strings (they outgrow 53-bit JSON numbers).
-_BITFIELD: Final = re.compile(r"^[0-9]{1,20}$")
+_BITFIELD: Final = re.compile(r"[0-9]{1,20}")
 MAX_OPTION_DEPTH: Final = 3  # group > subcommand > option
 _SCALARS: Final = (str, int, float, bool)
 
@@ -155,7 +156,7 @@ def _check_context(kind: InteractionType | int, payload: dict[str, Any]) -> None
         _user(member.get("user"), "member.user.id")
         permissions = member.get("permissions")
         if permissions is not None and not (
-            type(permissions) is str and _BITFIELD.match(permissions)
+            type(permissions) is str and _BITFIELD.fullmatch(permissions)
         ):
             raise _fail("member.permissions is not a decimal bitfield")
     if (user := get("user")) is not None:
@@ -199,7 +200,7 @@ class Interaction:
         # type is checked.
         if type(application_id) is not str or not application_id:
             raise _fail("application_id is not a string")
-        if type(token) is not str or _TOKEN.match(token) is None:
+        if type(token) is not str or _TOKEN.fullmatch(token) is None:
             raise _fail("token is not an interaction token")
         typed = _INTERACTION_TYPES.get(kind, kind)
         if typed is not InteractionType.PING:

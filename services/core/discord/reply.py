@@ -72,6 +72,8 @@ class OriginalReply:
         self._clock = clock
         # The original's id: known at once when it is a component's message, else learned.
         self.message_id: str | None = message_id
+        # Whether the job updates the message a component is on, rather than its own reply.
+        self.updates_message = message_id is not None
         self.channel_id: str | None = interaction.channel_id
         self._token_dead = False
 

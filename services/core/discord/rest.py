@@ -13,7 +13,6 @@ import asyncio
 import io
 import json
 import random
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from services.core.discord.ratelimits import (
     RateLimiter,
 )
 from services.core.discord.routes import Route
-from services.core.discord.snowflake import is_snowflake
+from services.core.discord.webhook_urls import parse_webhook_url
 
 log = structlog.get_logger("discord.rest")
 
@@ -387,17 +386,6 @@ def _form(body: Any, files: Sequence[File]) -> aiohttp.FormData:
             content_type=file.content_type,
         )
     return form
-
-
-_WEBHOOK_PATH: Final = re.compile(r"/webhooks/([0-9]+)/([A-Za-z0-9_\-]{20,100})/?$")
-
-
-def parse_webhook_url(url: Secret) -> tuple[str, str]:
-    """The id and token of a Discord webhook URL (…/api/webhooks/{id}/{token})."""
-    match = _WEBHOOK_PATH.search(url.reveal().split("?", 1)[0])
-    if match is None or not is_snowflake(match.group(1)):
-        raise ValueError("not a Discord webhook URL")
-    return match.group(1), match.group(2)
 
 
 def _read_429(answer: _Answer) -> tuple[float, bool]:
