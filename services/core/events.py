@@ -44,8 +44,14 @@ class EventBus:
             raise EventPublishError(str(entry.get("ErrorCode", "refused")))
         return str(entry["EventId"])
 
-    async def notify(self, content: str, *, guild_id: str | None = None) -> str:
+    async def notify(
+        self, content: str, *, guild_id: str | None = None, author: str | None = None
+    ) -> str:
+        """A notification for a server's webhook (the default one without ``guild_id``);
+        ``author`` names who sent it, shown under the text."""
         detail: dict[str, Any] = {"content": content}
         if guild_id is not None:
             detail["guild_id"] = guild_id
+        if author is not None:
+            detail["author"] = author
         return await self.publish(NOTIFICATION, detail)

@@ -4,11 +4,12 @@ handling. Every message allows at most user mentions: text from users never ping
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError
-from services.core.discord.messages import Message
+from services.core.discord.messages import MENTION_USERS, Message
 from services.core.errors import NoWebhook
 from services.core.servers import ServerConfig
 
@@ -25,7 +26,13 @@ class WebhookDelivery:
         self._rest = rest
         self.servers = servers
 
-    async def send(self, guild_id: str | None, content: str) -> str:
+    async def send(
+        self,
+        guild_id: str | None,
+        content: str,
+        *,
+        mentions: Mapping[str, Any] = MENTION_USERS,
+    ) -> str:
         """Post ``content`` to a server's webhook (the default one without a server);
         return the message id. Raises ``NoWebhook`` or ``DiscordHTTPError``."""
         url = (
@@ -36,7 +43,7 @@ class WebhookDelivery:
         if url is None:
             raise NoWebhook(guild_id or DEFAULT_TARGET)
         sent = await self._rest.execute_webhook(
-            url, Message(content=content, allowed_mentions={"parse": ["users"]})
+            url, Message(content=content, allowed_mentions=mentions)
         )
         return str(sent.get("id", ""))
 

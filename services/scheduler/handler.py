@@ -29,6 +29,7 @@ from services.core.aws import AWS_ERRORS, aws_client, error_code
 from services.core.bot.loader import load_bot
 from services.core.config import SchedulerSettings
 from services.core.discord.errors import DiscordHTTPError
+from services.core.discord.messages import MENTION_NONE, escape_markdown
 from services.core.discord.rest import DiscordRest
 from services.core.discord.snowflake import is_snowflake
 from services.core.errors import DeliveryFailed, EnqueueError, NoWebhook, TaskError
@@ -73,6 +74,12 @@ def parse(event: Any) -> ScheduledTask | Notification:
         content, guild_id = detail.get("content"), detail.get("guild_id")
         if not isinstance(content, str) or not content.strip():
             raise MalformedEvent("notification without content")
+        author = detail.get("author")
+        if author is not None:
+            if not isinstance(author, str) or not author.strip():
+                raise MalformedEvent("notification author is not a name")
+            # Who sent it, under the text: a member cannot post as the server.
+            content = f"{content}\n-# sent by {escape_markdown(author[:100])} with /notify"
         if guild_id is not None and not is_snowflake(guild_id):
             raise MalformedEvent("notification guild_id is not a server id")
         return Notification(content, guild_id)
@@ -169,7 +176,10 @@ async def dispatch(
             else:
                 fields.update(kind="notification", guild_id=parsed.guild_id)
                 try:
-                    fields["message_id"] = await delivery.send(parsed.guild_id, parsed.content)
+                    # Text from a member: it pings nobody, not even users.
+                    fields["message_id"] = await delivery.send(
+                        parsed.guild_id, parsed.content, mentions=MENTION_NONE
+                    )
                 except (NoWebhook, DiscordHTTPError, ValueError) as exc:
                     raise DeliveryFailed(
                         {parsed.guild_id or "default": describe_failure(exc)}

@@ -113,7 +113,7 @@ async def test_a_notification_for_a_server_reaches_its_webhook(
     assert result["kind"] == "notification"
     assert discord.posts_by_webhook(url) == ["Deploy finished @everyone"]
     # the text mentions @everyone, but the message may only ping users
-    assert discord.requests[-1].body["allowed_mentions"] == {"parse": ["users"]}
+    assert discord.requests[-1].body["allowed_mentions"] == {"parse": []}
 
 
 async def test_a_notification_without_a_server_goes_to_the_default_webhook(

@@ -7,8 +7,10 @@ import uuid
 
 from devtools import interactions
 from devtools.aws import client
+from services.commands.notify import NOT_A_MANAGER
 from services.commands.server_config import NOT_ADMIN, NOT_IN_SERVER
 from services.core.config import SchedulerSettings
+from services.core.discord.models import Permissions
 from services.scheduler.handler import dispatch
 from tests.conftest import APPLICATION_ID, base_env, running_worker
 
@@ -127,19 +129,29 @@ async def test_notify_publishes_an_event_that_the_lambda_delivers(
     client("ssm", moto).put_parameter(
         Name=f"{prefix}/servers/{GUILD_A}/webhook-url", Value=url, Type="SecureString"
     )
-    payload = interactions.command(
-        APPLICATION_ID,
-        "notify",
-        [{"type": 3, "name": "message", "value": "Release is out"}],
-        guild_id=GUILD_A,
-    )
+
+    def notify(text: str, permissions: int) -> dict:
+        return interactions.command(
+            APPLICATION_ID,
+            "notify",
+            [{"type": 3, "name": "message", "value": text}],
+            guild_id=GUILD_A,
+            permissions=permissions,
+        )
+
     async with running_worker(env):
-        assert await reply_to(api, discord, payload) == "Notification sent."
-    event = json.loads(
-        client("sqs", moto).receive_message(QueueUrl=bus_queue, WaitTimeSeconds=2)["Messages"][0][
-            "Body"
-        ]
-    )
-    assert event["detail"] == {"content": "Release is out", "guild_id": GUILD_A}
+        # an ordinary member may not post through the server's webhook
+        refused = await reply_to(api, discord, notify("Everyone, come here", permissions=0))
+        assert refused == NOT_A_MANAGER
+        text = "Release is out <@900000000000000009> @everyone"
+        sent = await reply_to(api, discord, notify(text, int(Permissions.MANAGE_GUILD)))
+        assert sent == "Notification sent."
+    received = client("sqs", moto).receive_message(QueueUrl=bus_queue, WaitTimeSeconds=2)
+    [message] = received["Messages"]  # the refused one published nothing
+    event = json.loads(message["Body"])
+    assert event["detail"] == {"content": text, "guild_id": GUILD_A, "author": "dev"}
     await dispatch(event, SchedulerSettings.from_environ(env))
-    assert discord.posts_by_webhook(url) == ["Release is out"]
+    # delivered, naming who sent it, and pinging nobody
+    [post] = discord.webhook_posts[url.rstrip("/").rsplit("/", 2)[1]]
+    assert post["content"] == f"{text}\n-# sent by dev with /notify"
+    assert discord.requests[-1].body["allowed_mentions"] == {"parse": []}

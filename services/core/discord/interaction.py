@@ -231,6 +231,17 @@ class Interaction:
         return str(user["id"]) if isinstance(user, dict) and "id" in user else None
 
     @property
+    def user_name(self) -> str | None:
+        """The invoking user's name as Discord shows it: server nickname, display name, or
+        username."""
+        member = self.raw.get("member")
+        user = member.get("user") if isinstance(member, dict) else self.raw.get("user")
+        names = [member.get("nick")] if isinstance(member, dict) else []
+        if isinstance(user, dict):
+            names += [user.get("global_name"), user.get("username")]
+        return next((n for n in names if isinstance(n, str) and n), None)
+
+    @property
     def member_permissions(self) -> Permissions | None:
         """Permissions of the invoking member; ``None`` outside a server."""
         member = self.raw.get("member")
