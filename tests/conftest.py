@@ -22,6 +22,7 @@ from nacl.signing import SigningKey
 
 from devtools import aws, interactions
 from devtools.aws import JobQueues
+from devtools.awsfaults import AwsFaults
 from devtools.standin import DiscordStandIn
 from services.api.app import create_app
 from services.core.bot import Router
@@ -74,6 +75,13 @@ def routed_bus(moto: str) -> tuple[str, str]:
     target is the scheduler Lambda)."""
     name = f"discord-bot-events-{uuid.uuid4().hex[:8]}"
     return name, aws.create_event_route(moto, name, name)
+
+
+@pytest.fixture
+async def aws_faults(moto: str) -> AsyncIterator[AwsFaults]:
+    """A loopback proxy in front of moto that injects AWS's failures, per operation."""
+    async with AwsFaults(upstream=moto) as proxy:
+        yield proxy
 
 
 @pytest.fixture

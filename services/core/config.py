@@ -7,9 +7,11 @@ service's ``main()`` prints as one line before exiting.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from services.core.discord.snowflake import is_snowflake
 from services.core.errors import ConfigError
@@ -75,6 +77,13 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def _private_host(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost" or "." not in host
 
 
 class Env:
@@ -161,10 +170,16 @@ class Env:
         value = self.choice(name, "false", ("true", "false", "1", "0", "yes", "no"))
         return value in ("true", "1", "yes")
 
-    def url(self, name: str, default: str | None = None) -> str:
+    def url(self, name: str, default: str | None = None, *, secure: bool = False) -> str:
+        """An http(s) URL. ``secure``: https, unless the host cannot be on the internet (a
+        loopback address, or a one-word name such as a compose service's): the bot token
+        travels to it."""
         value = self.text(name, default)
-        if not value.startswith(("http://", "https://")):
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(name, f"must be an http(s) URL, got {value!r}")
+        if secure and parts.scheme != "https" and not _private_host(parts.hostname):
+            raise ConfigError(name, f"must be https (http only for a local host), got {value!r}")
         return value.rstrip("/")
 
 
@@ -250,7 +265,7 @@ class DiscordSettings:
             )
         return cls(
             application_id=env.snowflake("DISCORD_APPLICATION_ID"),
-            api_url=env.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL),
+            api_url=env.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL, secure=True),
             bot_token=Secret(token) if token else None,
             custom_id_secret=Secret(secret) if secret else None,
         )

@@ -29,6 +29,20 @@ def test_defaults():
     assert worker.shutdown_grace < 120
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://discord.com/api/v10",
+        "http://127.0.0.1:8081/api/v10",
+        "http://localhost:8081/api/v10",
+        "http://[::1]:8081/api/v10",
+        "http://discord:8081/api/v10",  # a compose service
+    ],
+)
+def test_the_discord_api_url_is_https_unless_local(url):
+    assert ApiSettings.from_environ({**GOOD, "DISCORD_API_URL": url}).discord.api_url == url
+
+
 def test_region_falls_back_to_aws_default_region():
     env = {k: v for k, v in GOOD.items() if k != "AWS_REGION"} | {"AWS_DEFAULT_REGION": "us-west-2"}
     assert ApiSettings.from_environ(env).aws.region == "us-west-2"
@@ -49,6 +63,9 @@ def test_region_falls_back_to_aws_default_region():
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DISCORD_API_URL": "discord.com"}, "DISCORD_API_URL"),
+        ({"DISCORD_API_URL": "http://discord.example.com/api/v10"}, "DISCORD_API_URL"),
+        ({"DISCORD_API_URL": "http://10.0.0.5/api/v10"}, "DISCORD_API_URL"),
+        ({"DISCORD_API_URL": "https:///api"}, "DISCORD_API_URL"),
         ({"JOB_SIGNING_KEY": None}, "JOB_SIGNING_KEY"),
         ({"JOB_SIGNING_KEY": "short"}, "JOB_SIGNING_KEY"),
         ({"CUSTOM_ID_SECRET": "short"}, "CUSTOM_ID_SECRET"),

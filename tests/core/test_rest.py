@@ -14,6 +14,7 @@ from devtools.interactions import interaction_token
 from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError, RateLimitedError, ServerError
 from services.core.discord.messages import File, Message
+from services.core.discord.ratelimits import RateLimiter
 from services.core.discord.rest import DiscordRest, RetryPolicy
 from tests.conftest import APPLICATION_ID, BOT_TOKEN
 
@@ -85,10 +86,12 @@ async def test_429_storm_gives_up_with_rate_limited_error(discord, session):
 async def test_global_429_holds_back_other_routes_too(discord, session):
     # GIVEN a global rate limit answered to one request
     discord.fail(status=429, retry_after=0.4, is_global=True, times=1, route="PATCH")
-    rest = client(session, discord.url)
+    limiter = RateLimiter()
+    rest = client(session, discord.url, limiter=limiter)
     edit = asyncio.create_task(rest.edit_original(token(), Message(content="a")))
-    await discord.wait_for(lambda: len(discord.requests) == 1)
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):  # until the client has read the 429
+        while limiter.global_wait() == 0:
+            await asyncio.sleep(0.005)
     # WHEN a request on another route starts during the limit
     await rest.create_followup(token(), Message(content="b"))
     await edit
@@ -109,13 +112,34 @@ async def test_exhausted_bucket_waits_for_its_reset(discord, session):
 
 
 async def test_buckets_are_per_webhook(discord, session):
-    # An exhausted bucket for one interaction does not slow another's.
+    # GIVEN every answer says the bucket is exhausted for the next second
     discord.bucket_remaining = 0
-    discord.bucket_reset_after = 5.0
+    discord.bucket_reset_after = 1.0
     rest = client(session, discord.url)
-    await rest.edit_original(token(), Message(content="1"))
-    async with asyncio.timeout(2):
-        await rest.edit_original(token(), Message(content="2"))
+    first, other = token(), token()
+    await rest.edit_original(first, Message(content="1"))
+    # WHEN another interaction edits, then the first edits again
+    await rest.edit_original(other, Message(content="2"))
+    await rest.edit_original(first, Message(content="3"))
+    # THEN only the first interaction's second edit waited for its bucket
+    sent = [r.at for r in discord.requests]
+    assert sent[1] - sent[0] < 0.5
+    assert sent[2] - sent[0] >= 0.95
+
+
+async def test_buckets_of_finished_interactions_are_forgotten():
+    clock = [0.0]
+    limiter = RateLimiter(clock=lambda: clock[0])
+    headers = {
+        "X-RateLimit-Bucket": "b",
+        "X-RateLimit-Remaining": "4",
+        "X-RateLimit-Reset-After": "1",
+    }
+    for n in range(100_000):
+        clock[0] = n * 0.01  # a hundred interactions a second, for 1,000 s
+        limiter.update("PATCH /webhooks/{application_id}/{token}", f"app:token-{n}", headers)
+    # Those whose window ended over a minute ago are gone: at most ~70 s of them remain.
+    assert limiter.buckets < 8_000
 
 
 async def test_5xx_is_retried_then_succeeds(discord, session):

@@ -63,6 +63,10 @@ FORGERIES = {
     "short signature": (TS, SIG[:-2], BODY),
     "long signature": (TS, SIG + "00", BODY),
     "empty signature": (TS, "", BODY),
+    # bytes.fromhex would take these; Discord never sends them.
+    "signature with spaces": (TS, " ".join(SIG[i : i + 2] for i in range(0, 128, 2)), BODY),
+    "signature in capitals": (TS, SIG.upper(), BODY),
+    "signature with a newline": (TS, SIG + "\n", BODY),
     "missing signature": (TS, None, BODY),
     "missing timestamp": (None, SIG, BODY),
     "changed timestamp": (str(NOW + 1), SIG, BODY),
@@ -83,6 +87,8 @@ def test_forgeries_are_refused(timestamp, signature, body):
     verifier = SignatureVerifier(KEY.verify_key.encode(), window=300, clock=lambda: NOW)
     with pytest.raises(InvalidSignature):
         verifier.verify(timestamp=timestamp, signature=signature, body=body)
+    # The genuine one passes: each case fails for its own change.
+    verifier.verify(timestamp=TS, signature=SIG, body=BODY)
 
 
 @pytest.mark.parametrize(

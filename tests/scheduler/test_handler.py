@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -135,11 +136,13 @@ async def test_a_notification_for_a_server_without_a_webhook_is_reported(
     assert caught.value.failures == {GUILD_C: "no webhook configured"}
 
 
-async def test_server_config_is_per_server_and_cached(moto, settings, prefix):
+async def test_server_config_is_per_server_and_cached(moto, aws_faults, settings, prefix):
+    clock = [0.0]
+    through_proxy = replace(settings.aws, endpoint_url=aws_faults.url)
     async with aws_client(
-        "ssm", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=2
+        "ssm", through_proxy, connect_timeout=3, read_timeout=5, max_attempts=2
     ) as ssm:
-        config = ServerConfig(ssm=ssm, prefix=prefix)
+        config = ServerConfig(ssm=ssm, prefix=prefix, ttl=60, clock=lambda: clock[0])
         await config.set_webhook(GUILD_A, Secret("https://discord.com/api/webhooks/1/a"))
         await config.set_settings(GUILD_A, {"reminder": "A"})
         assert await config.webhook(GUILD_B) is None
@@ -148,8 +151,25 @@ async def test_server_config_is_per_server_and_cached(moto, settings, prefix):
         assert await config.servers_with_webhooks() == [GUILD_A]
         with pytest.raises(Exception, match="not a server id"):
             await config.webhook("../webhook-url")
-        # written as SecureString, overwritten in place
+        # Read again within the minute: from the cache, not SSM, even after SSM changed.
+        reads = aws_faults.calls["GetParameter"]
+        client("ssm", moto).put_parameter(
+            Name=f"{prefix}/servers/{GUILD_A}/settings",
+            Value=json.dumps({"reminder": "changed elsewhere"}),
+            Type="SecureString",
+            Overwrite=True,
+        )
+        clock[0] = 59.0
+        assert await config.settings(GUILD_A) == {"reminder": "A"}
+        assert await config.webhook(GUILD_B) is None  # "not set" is cached too
+        assert aws_faults.calls["GetParameter"] == reads
+        # Past it, SSM is asked again and the change is seen.
+        clock[0] = 61.0
+        assert await config.settings(GUILD_A) == {"reminder": "changed elsewhere"}
+        assert aws_faults.calls["GetParameter"] == reads + 1
+        # Written as SecureString, overwritten in place; our own write is seen at once.
         await config.set_settings(GUILD_A, {"reminder": "A2"})
+        assert await config.settings(GUILD_A) == {"reminder": "A2"}
     stored = client("ssm", moto).get_parameter(Name=f"{prefix}/servers/{GUILD_A}/settings")
     assert stored["Parameter"]["Type"] == "SecureString"
     assert json.loads(

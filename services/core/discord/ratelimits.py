@@ -35,6 +35,10 @@ GLOBAL_WINDOW: Final = 1.0
 INVALID_WINDOW: Final = 600.0
 INVALID_LIMIT: Final = 1000
 INVALID_STATUSES: Final = frozenset({401, 403, 429})
+# Interaction routes are limited per token, so every interaction adds a bucket: those whose
+# window has long ended are forgotten, a sweep once this many buckets were added.
+SWEEP_EVERY: Final = 1000
+FORGET_AFTER: Final = 60.0
 
 
 @dataclass(slots=True)
@@ -61,6 +65,7 @@ class RateLimiter:
         self._bot_requests: deque[float] = deque()
         self._invalid_limit = invalid_limit
         self._invalid: deque[float] = deque()
+        self._added_since_sweep = 0
 
     def suspended_for(self) -> float:
         """Seconds until requests may go out again after too many invalid ones (0: now)."""
@@ -124,7 +129,7 @@ class RateLimiter:
             reset_after = float(headers.get(RESET_AFTER_HEADER, "0"))
         except ValueError:
             return
-        bucket = self._buckets.setdefault(key, _Bucket())
+        bucket = self._bucket(key)
         bucket.remaining = remaining
         bucket.reset_at = self._clock() + reset_after
 
@@ -136,7 +141,31 @@ class RateLimiter:
             return
         # A 429 before any header told us the bucket: the route stands for its own bucket.
         bucket_hash = self._bucket_of_route.setdefault(route_key, f"route {route_key}")
-        key = f"{bucket_hash}:{major}"
-        bucket = self._buckets.setdefault(key, _Bucket())
+        bucket = self._bucket(f"{bucket_hash}:{major}")
         bucket.remaining = 0
         bucket.reset_at = max(bucket.reset_at, until)
+
+    def _bucket(self, key: str) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket()
+            self._added_since_sweep += 1
+            if self._added_since_sweep >= SWEEP_EVERY:
+                self._sweep()
+        return bucket
+
+    def _sweep(self) -> None:
+        """Forget buckets whose window ended long ago: Discord has refilled them anyway."""
+        self._added_since_sweep = 0
+        stale = self._clock() - FORGET_AFTER
+        for key in [k for k, b in self._buckets.items() if b.reset_at < stale]:
+            del self._buckets[key]
+
+    def global_wait(self) -> float:
+        """Seconds every request still waits for a global 429 (0: none)."""
+        return max(0.0, self._global_until - self._clock())
+
+    @property
+    def buckets(self) -> int:
+        """How many buckets are remembered (to watch memory)."""
+        return len(self._buckets)
