@@ -25,6 +25,7 @@ from devtools.aws import JobQueues
 from devtools.awsfaults import AwsFaults
 from devtools.standin import DiscordStandIn
 from services.api.app import create_app
+from services.api.guard import server_options
 from services.core.bot import Router
 from services.core.bot.routes import Defer
 from services.core.config import ApiSettings, WorkerSettings
@@ -221,6 +222,7 @@ async def serve_api(
         log_config=None,
         access_log=False,
         lifespan="on",
+        **server_options(),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import uvicorn
 
 from services.api.app import create_app
+from services.api.guard import server_options
 from services.core.config import ApiSettings
 from services.core.errors import ConfigError
 from services.core.logs import configure_logging
@@ -39,6 +40,8 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         forwarded_allow_ips="*",
         # ECS gives a task 30 s by default between SIGTERM and SIGKILL.
         timeout_graceful_shutdown=20,
+        # Deadlines on reading a request, keep-alive longer than the load balancer's.
+        **server_options(),
     )
     return 0
 

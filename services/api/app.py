@@ -44,13 +44,18 @@ class BodyTooLarge(Exception):  # noqa: N818
     pass
 
 
+class ClientGone(Exception):  # noqa: N818
+    pass
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            # Gone before the body was in (or closed as too slow): nothing to answer.
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
@@ -99,6 +104,8 @@ async def interactions_endpoint(scope: Scope, receive: Receive, send: Send) -> N
         body = await _read_body(receive)
     except BodyTooLarge:
         await _respond(send, 413, b'{"error":"request body too large"}', JSON)
+        return
+    except ClientGone:
         return
     handler: InteractionHandler = scope["state"]["handler"]
     reply = await handler.handle(body, signature=signature, timestamp=timestamp)

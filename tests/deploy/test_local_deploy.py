@@ -168,3 +168,15 @@ async def test_compose_init_and_standin_work_as_processes(moto, tmp_path):
     }
     assert f"{prefix}/webhook-url" in names
     assert client("sqs", moto).get_queue_url(QueueName="discord-bot-jobs")["QueueUrl"]
+
+
+def test_the_bot_token_reaches_only_the_worker_and_ports_only_this_machine():
+    services = COMPOSE["services"]
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+        blanked = service.get("environment", {}).get("DISCORD_BOT_TOKEN") == ""
+        if name in ("worker", "discord"):  # the worker, and the stand-in playing Discord
+            assert not blanked
+        elif "env_file" in service:
+            assert blanked, f"{name} would get DISCORD_BOT_TOKEN from .env"
