@@ -1,7 +1,8 @@
 """``python -m infra.app`` (what ``cdk synth`` / ``cdk deploy`` run): the only place with
 values for an environment. Pick one with ``-c stage=prod``; the application id comes from
 ``-c application_id=...`` or DISCORD_APPLICATION_ID. Also: ``-c certificate_arn=...
--c domain_name=...`` (HTTPS), ``-c nat_gateways=N``, ``-c max_receives=N`` (redrive count)."""
+-c domain_name=...`` (HTTPS; required for prod), ``-c alarm_email=...`` (who alarms reach),
+``-c nat_gateways=N``, ``-c max_receives=N`` (redrive count)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,24 @@ STAGES = {
 }
 
 
+class SettingsError(ValueError):
+    """Context that cannot make a working stack; the message says what to pass."""
+
+
 def build(app: cdk.App) -> BotStack:
     stage = app.node.try_get_context("stage") or "dev"
+    if stage not in STAGES:
+        raise SettingsError(f"unknown stage {stage!r}: pass -c stage=dev or -c stage=prod")
+    certificate_arn = app.node.try_get_context("certificate_arn")
+    domain_name = app.node.try_get_context("domain_name")
+    # Discord only calls an https:// Interactions Endpoint URL, and a prod stack on plain
+    # HTTP would be one nobody can point Discord at.
+    if stage == "prod" and not (certificate_arn and domain_name):
+        raise SettingsError(
+            "prod serves Discord over HTTPS: pass -c certificate_arn=arn:aws:acm:... "
+            "-c domain_name=bot.example.com (an ACM certificate for that name, in the "
+            "stack's region)"
+        )
     application_id = (
         app.node.try_get_context("application_id")
         or os.environ.get("DISCORD_APPLICATION_ID")
@@ -30,8 +47,10 @@ def build(app: cdk.App) -> BotStack:
     )
     settings = StackSettings(
         application_id=str(application_id),
-        certificate_arn=app.node.try_get_context("certificate_arn"),
-        domain_name=app.node.try_get_context("domain_name"),
+        stage=stage,
+        certificate_arn=certificate_arn,
+        domain_name=domain_name,
+        alarm_email=app.node.try_get_context("alarm_email"),
         nat_gateways=int(app.node.try_get_context("nat_gateways") or 0),
         max_receives=int(app.node.try_get_context("max_receives") or 5),
         api_tasks=STAGES[stage]["api_tasks"],

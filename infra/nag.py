@@ -1,38 +1,117 @@
-"""cdk-nag AwsSolutions findings we accept, each with its reason."""
+"""cdk-nag AwsSolutions findings we accept: each on the resource it is about and, for
+wildcards, on the one permission it names, with its reason. Anything new is still reported."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from typing import TYPE_CHECKING
+
 from cdk_nag import NagSuppressions
 
-REASONS = [
-    {
-        "id": "AwsSolutions-IAM5",
-        "reason": "Wildcards are scoped: SSM parameters under the bot's prefix, the ECS/X-Ray actions CDK grants to task execution roles, and log streams in the bot's own log groups.",
-    },
-    {
-        "id": "AwsSolutions-IAM4",
-        "reason": "AWSLambdaBasicExecutionRole is the standard, least-privilege managed policy for a Lambda's own logs.",
-    },
-    {
-        "id": "AwsSolutions-ELB2",
-        "reason": "ALB access logs need an S3 bucket and cost more than this bot's traffic is worth; request logs are the API's canonical lines.",
-    },
-    {
-        "id": "AwsSolutions-EC23",
-        "reason": "The load balancer is Discord's entry point: it must accept the internet on its listener port; requests are authenticated by their Ed25519 signature.",
-    },
-    {
-        "id": "AwsSolutions-SMG4",
-        "reason": "The Discord public key and bot token are issued by Discord; rotating them is done in the Developer Portal, not by a Lambda.",
-    },
-    {
-        "id": "AwsSolutions-ECS2",
-        "reason": "Only non-secret configuration is in environment variables; secrets come from Secrets Manager as ECS secrets.",
-    },
-    {"id": "AwsSolutions-SQS3", "reason": "This queue is itself a dead-letter queue."},
-]
+if TYPE_CHECKING:
+    from infra.stack import BotStack
+
+SSM_WILDCARDS = {"regex": "/^Resource::arn:aws:ssm:<AWS::Region>:<AWS::AccountId>:parameter/.*$/"}
+TASK_WILDCARD = {"regex": "/^Resource::arn:aws:ecs:<AWS::Region>:<AWS::AccountId>:task/.*$/"}
+LAMBDA_LOGS = (
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+)
+ENVIRONMENT = {
+    "id": "AwsSolutions-ECS2",
+    "reason": "Only non-secret configuration (queue URL, prefixes, log format) is in "
+    "environment variables; secrets come from Secrets Manager as ECS secrets.",
+}
+EXECUTION_ROLE = {
+    "id": "AwsSolutions-IAM5",
+    "reason": "ecr:GetAuthorizationToken only exists on '*'; CDK adds it to every task "
+    "execution role that pulls from ECR.",
+    "appliesTo": ["Resource::*"],
+}
+READ_CONFIGURATION = {
+    "id": "AwsSolutions-IAM5",
+    "reason": "Reads the bot's own configuration: parameters under its SSM prefix only.",
+    "appliesTo": [SSM_WILDCARDS],
+}
 
 
-def suppress(stack: Stack) -> None:
-    NagSuppressions.add_stack_suppressions(stack, REASONS, apply_to_nested_stacks=True)
+def suppress(stack: BotStack) -> None:
+    add = NagSuppressions.add_resource_suppressions
+    api, worker, scheduler = stack.api, stack.worker, stack.scheduler
+    add(
+        api.service.load_balancer.connections.security_groups[0],
+        [
+            {
+                "id": "AwsSolutions-EC23",
+                "reason": "The load balancer is Discord's entry point and must accept the "
+                "internet on its listener ports; every request is authenticated by its Ed25519 "
+                "signature.",
+            }
+        ],
+    )
+    add(
+        api.service.load_balancer,
+        [
+            {
+                "id": "AwsSolutions-ELB2",
+                "reason": "Access logs need a bucket and cost more than this bot's traffic is "
+                "worth; the API writes one canonical line per request.",
+            }
+        ],
+    )
+    add(api.service.task_definition, [ENVIRONMENT])
+    add(worker.service.task_definition, [ENVIRONMENT])
+    for task in (api.service.task_definition, worker.service.task_definition):
+        add(task.obtain_execution_role(), [EXECUTION_ROLE], apply_to_children=True)
+    add(
+        worker.task_role,
+        [
+            {
+                "id": "AwsSolutions-IAM5",
+                "reason": "Reads the bot's configuration under its SSM prefix and writes only "
+                "servers' own (prefix/servers/*); scale-in protection is set on the worker's "
+                "own tasks, whose ids are not known before they start.",
+                "appliesTo": [SSM_WILDCARDS, TASK_WILDCARD],
+            }
+        ],
+        apply_to_children=True,
+    )
+    role = scheduler.function.role
+    assert role is not None
+    add(
+        role,
+        [
+            READ_CONFIGURATION,
+            {
+                "id": "AwsSolutions-IAM4",
+                "reason": "AWSLambdaBasicExecutionRole is the least-privilege managed policy "
+                "for a Lambda's own logs.",
+                "appliesTo": [LAMBDA_LOGS],
+            },
+        ],
+        apply_to_children=True,
+    )
+    add(
+        scheduler.dead_letters,
+        [
+            {
+                "id": "AwsSolutions-SQS3",
+                "reason": "This queue is itself where failed events and invocations wait.",
+            }
+        ],
+    )
+    for secret in (
+        stack.secrets.public_key,
+        stack.secrets.bot_token,
+        stack.secrets.custom_id_key,
+        stack.secrets.job_signing_key,
+    ):
+        add(
+            secret,
+            [
+                {
+                    "id": "AwsSolutions-SMG4",
+                    "reason": "The public key and bot token are issued by Discord and rotated "
+                    "in its Developer Portal; the signing keys are rotated by a deploy "
+                    "(README, 'Rotating keys').",
+                }
+            ],
+        )

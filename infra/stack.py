@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -13,16 +13,15 @@ from constructs import Construct
 from infra.jobs import Jobs
 from infra.monitoring import Alarms
 from infra.network import Network
-from infra.scheduler import BUS_NAME, Scheduler
+from infra.scheduler import Scheduler
 from infra.secrets import BotSecrets
 from infra.services import Api, Worker
-
-SSM_PREFIX = "/discord-bot"
 
 
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
     application_id: str
+    stage: str = "dev"
     api_tasks: int = 2
     worker_min_tasks: int = 1
     worker_max_tasks: int = 10
@@ -32,6 +31,25 @@ class StackSettings:
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     certificate_arn: str | None = None
     domain_name: str | None = None
+    alarm_email: str | None = None
+
+    @property
+    def prod(self) -> bool:
+        return self.stage == "prod"
+
+    @property
+    def suffix(self) -> str:
+        """Names unique in an account and region carry the stage outside prod, so dev and
+        prod can share an account without one writing the other's configuration."""
+        return "" if self.prod else f"-{self.stage}"
+
+    @property
+    def ssm_prefix(self) -> str:
+        return f"/discord-bot{self.suffix}"
+
+    @property
+    def bus_name(self) -> str:
+        return f"discord-bot-events{self.suffix}"
 
 
 class BotStack(Stack):
@@ -46,11 +64,11 @@ class BotStack(Stack):
             max_receives=settings.max_receives,
             visibility_seconds=settings.visibility_seconds,
         )
-        secrets = BotSecrets(self, "Secrets")
+        secrets = BotSecrets(self, "Secrets", retain=settings.prod)
         common = {
             "DISCORD_APPLICATION_ID": settings.application_id,
             "JOBS_QUEUE_URL": jobs.queue.queue_url,
-            "SSM_PREFIX": SSM_PREFIX,
+            "SSM_PREFIX": settings.ssm_prefix,
             "LOG_FORMAT": "json",
         }
         api = Api(
@@ -58,16 +76,23 @@ class BotStack(Stack):
             "Api",
             network=network,
             environment={**common, "AWS_REGION": self.region},
-            secret=secrets.secret,
-            custom_id_key=secrets.custom_id_key,
+            secrets=secrets,
             desired_count=settings.api_tasks,
             retention=settings.log_retention,
             certificate_arn=settings.certificate_arn,
             domain_name=settings.domain_name,
         )
-        # Lambda sets AWS_REGION itself (and refuses it as a variable).
+        # Lambda sets AWS_REGION itself (and refuses it as a variable); it reads the job
+        # signing key from Secrets Manager when it first hands a long task over.
         scheduler = Scheduler(
-            self, "Scheduler", environment=common, retention=settings.log_retention
+            self,
+            "Scheduler",
+            environment={
+                **common,
+                "JOB_SIGNING_KEY_SECRET_ARN": secrets.job_signing_key.secret_arn,
+            },
+            retention=settings.log_retention,
+            bus_name=settings.bus_name,
         )
         worker = Worker(
             self,
@@ -77,45 +102,83 @@ class BotStack(Stack):
                 **common,
                 "AWS_REGION": self.region,
                 "IDEMPOTENCY_TABLE": jobs.table.table_name,
-                "EVENT_BUS_NAME": BUS_NAME,
+                "EVENT_BUS_NAME": settings.bus_name,
                 "WORKER_MAX_RECEIVES": str(settings.max_receives),
                 "WORKER_VISIBILITY_TIMEOUT": str(settings.visibility_seconds),
             },
-            secret=secrets.secret,
-            custom_id_key=secrets.custom_id_key,
+            secrets=secrets,
             min_tasks=settings.worker_min_tasks,
             max_tasks=settings.worker_max_tasks,
-            backlog_metric=jobs.queue.metric_approximate_number_of_messages_visible(),
+            # Every minute, so the first job after an idle spell starts a worker within one.
+            backlog_metric=jobs.queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1)
+            ),
             retention=settings.log_retention,
         )
-        # Least privilege: the API only sends; the worker consumes, keeps its ledger,
-        # publishes events and reads/writes server configuration; the Lambda reads it and
-        # hands long tasks to the queue.
-        jobs.queue.grant_send_messages(api.task_role)
-        jobs.queue.grant(api.task_role, "sqs:GetQueueAttributes")
-        jobs.queue.grant_consume_messages(worker.task_role)
-        jobs.table.grant_read_write_data(worker.task_role)
-        scheduler.bus.grant_put_events_to(worker.task_role)
-        jobs.queue.grant_send_messages(scheduler.function)
-        parameters = f"arn:aws:ssm:{self.region}:{self.account}:parameter{SSM_PREFIX}/*"
-        read = iam.PolicyStatement(
-            actions=["ssm:GetParameter", "ssm:GetParametersByPath"],
-            resources=[
-                parameters,
-                f"arn:aws:ssm:{self.region}:{self.account}:parameter{SSM_PREFIX}",
-            ],
-        )
-        for role in (worker.task_role, scheduler.function.role):
-            assert role is not None
-            role.add_to_principal_policy(read)
-        worker.task_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["ssm:PutParameter"], resources=[parameters])
-        )
+        grant(self, settings, jobs=jobs, api=api, worker=worker, scheduler=scheduler)
+        secrets.job_signing_key.grant_read(scheduler.function)
         Alarms(
             self,
             "Alarms",
             jobs=jobs.queue,
             dead_letter_queues=[jobs.dlq, scheduler.dead_letters],
             load_balancer=api.service.load_balancer,
+            target_group=api.service.target_group,
+            scheduler=scheduler.function,
+            email=settings.alarm_email,
         )
         self.api, self.worker, self.scheduler, self.jobs = api, worker, scheduler, jobs
+        self.secrets = secrets
+
+
+def grant(
+    stack: Stack,
+    settings: StackSettings,
+    *,
+    jobs: Jobs,
+    api: Api,
+    worker: Worker,
+    scheduler: Scheduler,
+) -> None:
+    """Least privilege: the API only sends; the worker consumes, keeps its ledger item by item,
+    publishes events, reads server configuration and writes only servers' own, and holds
+    scale-in protection; the Lambda reads configuration and hands long tasks to the queue."""
+    jobs.queue.grant_send_messages(api.task_role)  # with GetQueueAttributes, for /healthz
+    jobs.queue.grant_consume_messages(worker.task_role)
+    jobs.table.grant(
+        worker.task_role,
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    )
+    scheduler.bus.grant_put_events_to(worker.task_role)
+    jobs.queue.grant_send_messages(scheduler.function)
+    region, account = stack.region, stack.account
+    prefix = settings.ssm_prefix
+    read = iam.PolicyStatement(
+        actions=["ssm:GetParameter", "ssm:GetParametersByPath"],
+        resources=[
+            f"arn:aws:ssm:{region}:{account}:parameter{prefix}/*",
+            f"arn:aws:ssm:{region}:{account}:parameter{prefix}",
+        ],
+    )
+    for role in (worker.task_role, scheduler.function.role):
+        assert role is not None
+        role.add_to_principal_policy(read)
+    # /config writes one server's settings and webhook; the default webhook is the operator's.
+    worker.task_role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["ssm:PutParameter"],
+            resources=[f"arn:aws:ssm:{region}:{account}:parameter{prefix}/servers/*"],
+        )
+    )
+    # Scale-in protection while jobs run (services/worker/protection.py): without it ECS
+    # refuses the call, and busy tasks are stopped at every scale-in and deploy.
+    cluster = worker.service.cluster.cluster_name
+    worker.task_role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"],
+            resources=[f"arn:aws:ecs:{region}:{account}:task/{cluster}/*"],
+        )
+    )

@@ -1,5 +1,6 @@
 """The CDK stack, synthesized offline (no credentials, no network, no Docker): resources and
-their key properties, and cdk-nag's AwsSolutions checks. Two synths per session."""
+their key properties, and cdk-nag's AwsSolutions checks. Two synths per session, and one
+that must fail."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-from infra.app import build
+from infra.app import SettingsError, build
 
 CERT = "arn:aws:acm:us-east-1:111111111111:certificate/abc"
 
@@ -19,7 +20,15 @@ def synthesized():
     out = {}
     for stage, context in (
         ("dev", {"stage": "dev", "max_receives": "7"}),
-        ("prod", {"stage": "prod", "certificate_arn": CERT, "domain_name": "bot.example.org"}),
+        (
+            "prod",
+            {
+                "stage": "prod",
+                "certificate_arn": CERT,
+                "domain_name": "bot.example.org",
+                "alarm_email": "ops@example.org",
+            },
+        ),
     ):
         app = cdk.App(context={**context, "application_id": "100000000000000001"})
         stack = build(app)
@@ -75,15 +84,61 @@ def test_no_nat_gateway_by_default(prod, dev):
 
 def test_api_behind_https_with_healthz_and_two_tasks_in_production(prod, dev):
     services = prod.find_resources("AWS::ECS::Service")
-    counts = sorted(s["Properties"]["DesiredCount"] for s in services.values())
-    assert counts == [1, 2]  # worker starts at 1, API runs 2
+    counts = sorted(str(s["Properties"].get("DesiredCount")) for s in services.values())
+    # The API runs 2; the worker's count belongs to scaling, so a deploy never resets it.
+    assert counts == ["2", "None"]
     prod.has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::Listener", {"Protocol": "HTTPS", "Port": 443}
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Protocol": "HTTPS", "Port": 443, "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"},
     )
     prod.has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::TargetGroup", {"HealthCheckPath": "/healthz"}
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Protocol": "HTTP",
+            "Port": 80,
+            "DefaultActions": [
+                Match.object_like(
+                    {"Type": "redirect", "RedirectConfig": Match.object_like({"Port": "443"})}
+                )
+            ],
+        },
+    )
+    prod.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {
+            "HealthCheckPath": "/healthz",
+            "TargetGroupAttributes": Match.array_with(
+                [{"Key": "deregistration_delay.timeout_seconds", "Value": "10"}]
+            ),
+        },
+    )
+    prod.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {
+            "LoadBalancerAttributes": Match.array_with(
+                [
+                    {"Key": "idle_timeout.timeout_seconds", "Value": "60"},
+                    {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+                ]
+            )
+        },
     )
     dev.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {"Protocol": "HTTP"})
+
+
+def test_prod_without_a_certificate_says_what_to_pass():
+    app = cdk.App(context={"stage": "prod", "application_id": "100000000000000001"})
+    with pytest.raises(SettingsError, match=r"-c certificate_arn=.* -c domain_name="):
+        build(app)
+
+
+def test_images_and_functions_are_arm64(prod):
+    for definition in prod.find_resources("AWS::ECS::TaskDefinition").values():
+        assert definition["Properties"]["RuntimePlatform"] == {
+            "CpuArchitecture": "ARM64",
+            "OperatingSystemFamily": "LINUX",
+        }
+    prod.has_resource_properties("AWS::Lambda::Function", {"Architectures": ["arm64"]})
 
 
 def test_worker_stops_gracefully_and_scales_on_backlog_to_zero_in_dev(prod, dev):
@@ -93,35 +148,77 @@ def test_worker_stops_gracefully_and_scales_on_backlog_to_zero_in_dev(prod, dev)
     )
     dev.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 0})
     prod.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 1})
-    prod.has_resource_properties(
-        "AWS::CloudWatch::Alarm",
-        {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS"},
+    # The scaling alarms look at each minute, one datapoint: a job after an idle spell gets
+    # a worker within about a minute, not five to ten.
+    scaling = [a for a in _alarms(prod) if _scales(prod, a)]
+    assert len(scaling) == 2  # one to scale out, one to scale in
+    assert all(
+        (a["Period"], a["EvaluationPeriods"], a.get("DatapointsToAlarm", 1)) == (60, 1, 1)
+        for a in scaling
     )
     policies = prod.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
     assert any(p["Properties"]["PolicyType"] == "StepScaling" for p in policies.values())
 
 
+SECRETS = {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "CUSTOM_ID_SECRET", "JOB_SIGNING_KEY"}
+
+
 def test_secrets_are_never_plain_environment_values(prod):
-    rendered = json.dumps(prod.to_json())
     given = []
     for definition in prod.find_resources("AWS::ECS::TaskDefinition").values():
         for container in definition["Properties"]["ContainerDefinitions"]:
             names = {e["Name"] for e in container.get("Environment", [])}
-            assert not names & {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "CUSTOM_ID_SECRET"}
-            secrets = {s["Name"] for s in container.get("Secrets", [])}
-            assert secrets <= {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "CUSTOM_ID_SECRET"}
-            given.append(secrets)
-    # The API and the worker share the custom_id key; only the worker has the bot token.
-    assert sorted(map(sorted, given)) == [
-        ["CUSTOM_ID_SECRET", "DISCORD_BOT_TOKEN"],
-        ["CUSTOM_ID_SECRET", "DISCORD_PUBLIC_KEY"],
+            assert not names & SECRETS
+            given.append(sorted(s["Name"] for s in container.get("Secrets", [])))
+    # Both check signatures and sign; only the worker has the bot token.
+    assert sorted(given) == [
+        ["CUSTOM_ID_SECRET", "DISCORD_BOT_TOKEN", "DISCORD_PUBLIC_KEY", "JOB_SIGNING_KEY"],
+        ["CUSTOM_ID_SECRET", "DISCORD_PUBLIC_KEY", "JOB_SIGNING_KEY"],
     ]
-    assert "set-me" in rendered  # only the placeholder template, to be replaced
+
+
+def _secret_reads(template, role_fragment: str) -> set[str]:
+    """The secrets a role may read, by logical id."""
+    return {
+        s["Resource"]["Ref"]
+        for s in _statements(template, role_fragment)
+        if "secretsmanager:GetSecretValue" in _actions([s])
+    }
+
+
+def test_each_role_reads_only_the_secrets_it_needs_and_prod_keeps_them(prod, dev):
+    secrets = prod.find_resources("AWS::SecretsManager::Secret")
+    assert len(secrets) == 4
+    ids = {name.rstrip("0123456789ABCDEF"): name for name in secrets}
+    token = ids["SecretsBotToken"]
+    assert token not in _secret_reads(prod, "ApiServiceTaskDefExecutionRole")
+    assert token in _secret_reads(prod, "WorkerTaskExecutionRole")
+    assert _secret_reads(prod, "SchedulerFunctionServiceRole") == {ids["SecretsJobSigningKey"]}
+    assert all(s["DeletionPolicy"] == "Retain" for s in secrets.values())
+    assert all(
+        s["DeletionPolicy"] == "Delete"
+        for s in dev.find_resources("AWS::SecretsManager::Secret").values()
+    )
+
+
+def test_names_unique_in_an_account_carry_the_stage_outside_prod(prod, dev):
+    prod.has_resource_properties("AWS::Events::EventBus", {"Name": "discord-bot-events"})
+    dev.has_resource_properties("AWS::Events::EventBus", {"Name": "discord-bot-events-dev"})
+    for template, prefix in ((prod, "/discord-bot"), (dev, "/discord-bot-dev")):
+        template.has_resource_properties(
+            "AWS::ECS::TaskDefinition",
+            {
+                "ContainerDefinitions": [
+                    Match.object_like(
+                        {"Environment": Match.array_with([{"Name": "SSM_PREFIX", "Value": prefix}])}
+                    )
+                ]
+            },
+        )
 
 
 def test_scheduler_lambda_bus_rule_and_daily_schedule(prod):
     prod.has_resource_properties("AWS::Lambda::Function", {"PackageType": "Image"})
-    prod.has_resource_properties("AWS::Events::EventBus", {"Name": "discord-bot-events"})
     prod.has_resource_properties(
         "AWS::Events::Rule",
         {"EventPattern": {"source": ["discord-bot"], "detail-type": ["notification"]}},
@@ -132,10 +229,33 @@ def test_scheduler_lambda_bus_rule_and_daily_schedule(prod):
         if r["Properties"].get("ScheduleExpression") == "cron(0 9 * * ? *)"
     ]
     assert len(daily) == 1
-    assert json.loads(daily[0]["Targets"][0]["Input"]) == {
-        "type": "scheduled_task",
-        "task": "daily-reminder",
-    }
+    # The run's time and id go to the function, so a retried invocation keeps its job id.
+    transformer = daily[0]["Targets"][0]["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"time": "$.time", "id": "$.id"}
+    template = transformer["InputTemplate"]
+    assert '"time":<time>' in template.replace(" ", "")
+    assert '"id":<id>' in template.replace(" ", "")
+
+
+def test_scheduler_failures_are_kept_and_alarmed(prod):
+    # After Lambda's own retries a failed invocation lands in the dead-letter queue.
+    prod.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {
+                "OnFailure": {
+                    "Destination": {
+                        "Fn::GetAtt": [Match.string_like_regexp("SchedulerDeadLetters"), "Arn"]
+                    }
+                }
+            },
+        },
+    )
+    prod.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "Errors", "Namespace": "AWS/Lambda"},
+    )
 
 
 def test_log_groups_have_retention_and_alarms_exist(prod):
@@ -148,7 +268,31 @@ def test_log_groups_have_retention_and_alarms_exist(prod):
         "ApproximateNumberOfMessagesVisible",
         "ApproximateAgeOfOldestMessage",
         "HTTPCode_Target_5XX_Count",
+        "HTTPCode_ELB_5XX_Count",
+        "HealthyHostCount",
+        "Errors",
     } <= metrics
+
+
+def test_every_alarm_tells_someone(prod):
+    topics = prod.find_resources("AWS::SNS::Topic")
+    assert len(topics) == 1
+    (topic,) = topics
+    prod.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.org"}
+    )
+    operational = [a for a in _alarms(prod) if not _scales(prod, a)]
+    assert len(operational) >= 7
+    assert all(a["AlarmActions"] == [{"Ref": topic}] for a in operational)
+
+
+def _alarms(template) -> list[dict]:
+    return [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()]
+
+
+def _scales(template, alarm: dict) -> bool:
+    policies = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+    return any(action.get("Ref") in policies for action in alarm.get("AlarmActions", []))
 
 
 def _statements(template, role_fragment: str) -> list[dict]:
@@ -172,17 +316,30 @@ def test_least_privilege_grants(prod):
     api = _actions(_statements(prod, "ApiServiceTaskDefTaskRole"))
     assert "sqs:SendMessage" in api
     assert not {"sqs:ReceiveMessage", "sqs:DeleteMessage", "dynamodb:PutItem"} & api
-    worker = _actions(_statements(prod, "WorkerTaskTaskRole"))
+    statements = _statements(prod, "WorkerTaskTaskRole")
+    worker = _actions(statements)
     assert {
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
-        "dynamodb:PutItem",
         "events:PutEvents",
         "ssm:GetParameter",
         "ssm:PutParameter",
+        # Scale-in protection while jobs run: without it ECS refuses, and busy tasks are
+        # stopped at every scale-in and deploy.
+        "ecs:UpdateTaskProtection",
     } <= worker
     assert "sqs:SendMessage" not in worker
+    # The ledger item by item: no Scan, Query or batch writes.
+    assert {a for a in worker if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    # It writes servers' own configuration only, never the operator's default webhook.
+    (put,) = [s for s in statements if s["Action"] == "ssm:PutParameter"]
+    assert json.dumps(put["Resource"]).endswith('parameter/discord-bot/servers/*"]]}')
 
 
 def test_redrive_count_is_configurable_and_the_worker_is_told(dev):
