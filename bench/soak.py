@@ -53,7 +53,7 @@ def percentile(values: list[float], share: float) -> float:
 async def soak(endpoint: str) -> dict[str, Any]:
     key = SigningKey.generate()
     queues = aws.create_job_queues(endpoint, f"soak-{int(time.time())}", max_receives=8)
-    table = aws.create_idempotency_table(endpoint, f"soak-{int(time.time())}")
+    table = aws.create_table(endpoint, f"soak-{int(time.time())}")
     finals: dict[str, list[float]] = {}
 
     def on_event(kind: str, record: Any, message: dict[str, Any] | None) -> None:

@@ -119,8 +119,8 @@ def process_env(endpoint: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def create_idempotency_table(endpoint: str, name: str) -> str:
-    """The table the worker's ledger uses: key ``id``, TTL on ``expires_at``."""
+def create_table(endpoint: str, name: str) -> str:
+    """A table as the ledger and the limits use one: key ``id``, TTL on ``expires_at``."""
     dynamodb = client("dynamodb", endpoint)
     dynamodb.create_table(
         TableName=name,

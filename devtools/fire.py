@@ -20,7 +20,8 @@ import sys
 from devtools import aws
 from devtools.local import STATE_DIR
 from services.core.aws import aws_client
-from services.core.config import AwsSettings, Env
+from services.core.config import AwsSettings
+from services.core.env import Env
 from services.core.events import EventBus
 
 

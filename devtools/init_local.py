@@ -15,6 +15,7 @@ from devtools import aws
 from devtools.interactions import DEV_CHANNEL_ID, DEV_GUILD_ID
 
 QUEUE = "discord-bot-jobs"
+LIMITS = "discord-bot-limits"
 BUS = "discord-bot-events"
 SCHEDULER_QUEUE = "discord-bot-scheduler"
 
@@ -37,7 +38,8 @@ def main() -> int:
     prefix = os.environ.get("SSM_PREFIX", "/discord-bot")
     aws.wait_http(endpoint + "/moto-api/")
     queues = aws.create_job_queues(endpoint, QUEUE)
-    aws.create_idempotency_table(endpoint, QUEUE)
+    aws.create_table(endpoint, QUEUE)
+    aws.create_table(endpoint, LIMITS)
     aws.create_event_route(endpoint, BUS, SCHEDULER_QUEUE)
     ssm = aws.client("ssm", endpoint)
     for name in (f"{prefix}/webhook-url", f"{prefix}/servers/{DEV_GUILD_ID}/webhook-url"):
@@ -47,7 +49,7 @@ def main() -> int:
             Type="SecureString",
             Overwrite=True,
         )
-    print(f"[init] jobs queue {queues.url}, table {QUEUE}, bus {BUS}", flush=True)
+    print(f"[init] jobs queue {queues.url}, tables {QUEUE} and {LIMITS}, bus {BUS}", flush=True)
     return 0
 
 

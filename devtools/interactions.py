@@ -107,8 +107,10 @@ def command(
     guild_id: str | None = DEV_GUILD_ID,
     permissions: int = 0,
     resolved: Mapping[str, Any] | None = None,
+    invoker: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An APPLICATION_COMMAND interaction (slash command); ``options`` as Discord sends them."""
+    """An APPLICATION_COMMAND interaction (slash command); ``options`` as Discord sends them;
+    ``invoker``: who runs it (``user(...)``), the dev user by default."""
     data: dict[str, Any] = {
         "id": snowflake(),
         "name": name,
@@ -123,6 +125,7 @@ def command(
         data,
         guild_id=guild_id,
         permissions=permissions,
+        invoker=invoker,
     )
 
 

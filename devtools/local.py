@@ -240,7 +240,8 @@ async def serve(environ: Mapping[str, str]) -> int:
                 endpoint, **{k: v for k, v in env.items() if not k.startswith("AWS_")}
             )
             env["JOBS_QUEUE_URL"] = queues.url
-            env["IDEMPOTENCY_TABLE"] = aws.create_idempotency_table(endpoint, "discord-bot-jobs")
+            env["IDEMPOTENCY_TABLE"] = aws.create_table(endpoint, "discord-bot-jobs")
+            env["LIMITS_TABLE"] = aws.create_table(endpoint, "discord-bot-limits")
             env["EVENT_BUS_NAME"] = "discord-bot-events"
             env["SCHEDULER_QUEUE_URL"] = aws.create_event_route(
                 endpoint, env["EVENT_BUS_NAME"], "discord-bot-scheduler"

@@ -17,9 +17,10 @@ import sys
 
 import aiohttp
 
-from services.core.config import DiscordSettings, Env
+from services.core.config import DiscordSettings
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.rest import DiscordRest
+from services.core.env import Env
 from services.core.errors import ConfigError
 
 

@@ -1,4 +1,4 @@
-"""The jobs queue with its dead-letter queue, and the idempotency table."""
+"""The jobs queue with its dead-letter queue, the idempotency table and the limits table."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ class Jobs(Construct):
         self.table = dynamodb.Table(
             self,
             "Idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Places long jobs hold under the per-user and per-server limits
+        # (services/core/limits.py); the API writes it, so it is apart from the ledger.
+        self.limits = dynamodb.Table(
+            self,
+            "Limits",
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute="expires_at",

@@ -75,7 +75,11 @@ class BotStack(Stack):
             self,
             "Api",
             network=network,
-            environment={**common, "AWS_REGION": self.region},
+            environment={
+                **common,
+                "AWS_REGION": self.region,
+                "LIMITS_TABLE": jobs.limits.table_name,
+            },
             secrets=secrets,
             desired_count=settings.api_tasks,
             retention=settings.log_retention,
@@ -102,6 +106,7 @@ class BotStack(Stack):
                 **common,
                 "AWS_REGION": self.region,
                 "IDEMPOTENCY_TABLE": jobs.table.table_name,
+                "LIMITS_TABLE": jobs.limits.table_name,
                 "EVENT_BUS_NAME": settings.bus_name,
                 "WORKER_MAX_RECEIVES": str(settings.max_receives),
                 "WORKER_VISIBILITY_TIMEOUT": str(settings.visibility_seconds),
@@ -144,6 +149,10 @@ def grant(
     publishes events, reads server configuration and writes only servers' own, and holds
     scale-in protection; the Lambda reads configuration and hands long tasks to the queue."""
     jobs.queue.grant_send_messages(api.task_role)  # with GetQueueAttributes, for /healthz
+    # Limits: the API takes places (a read, then a conditional put) and gives one back when
+    # the queue refuses the job; the worker renews and frees them.
+    jobs.limits.grant(api.task_role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    jobs.limits.grant(worker.task_role, "dynamodb:UpdateItem")
     jobs.queue.grant_consume_messages(worker.task_role)
     jobs.table.grant(
         worker.task_role,

@@ -67,7 +67,12 @@ def queues(moto: str) -> JobQueues:
 
 @pytest.fixture
 def table(moto: str) -> str:
-    return aws.create_idempotency_table(moto, f"jobs-{uuid.uuid4().hex[:12]}")
+    return aws.create_table(moto, f"jobs-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def limits_table(moto: str) -> str:
+    return aws.create_table(moto, f"limits-{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

@@ -17,7 +17,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.deadlines import Deadlines
-from services.api.interactions import INSTANT_COMMAND_BUDGET, JSON, InteractionHandler
+from services.api.interactions import (
+    INSTANT_COMMAND_BUDGET,
+    JSON,
+    LIMITS_TIMEOUT,
+    InteractionHandler,
+)
 from services.core.bot import Router
 from services.core.bot.loader import check_custom_id_key, load_bot
 from services.core.config import ApiSettings
@@ -27,6 +32,7 @@ from services.core.discord.signature import (
     SignatureVerifier,
 )
 from services.core.jobs import JobCodec
+from services.core.limits import open_limits
 from services.core.logs import flush_logs
 from services.core.queue import JobQueue, sqs_client
 
@@ -152,6 +158,7 @@ def create_app(
                 max_attempts=2,
             ) as sqs,
             Deadlines(INSTANT_COMMAND_BUDGET) as deadlines,
+            open_limits(settings.limits, settings.aws, timeout=LIMITS_TIMEOUT) as limits,
         ):
             queue = JobQueue(
                 codec=JobCodec(key=settings.jobs.key_bytes),
@@ -171,6 +178,7 @@ def create_app(
                 queue=queue,
                 deadlines=deadlines,
                 custom_id_key=settings.discord.custom_id_key,
+                limits=limits,
                 clock=clock,
             )
             # Everything loaded so far (botocore's service models above all) lives as long as

@@ -12,9 +12,9 @@ from typing import Annotated, Final, Literal
 
 from services.commands._bot import bot
 from services.core.bot import JobContext, Option, Reply
-from services.core.config import Secret
 from services.core.discord.models import Permissions
 from services.core.discord.webhook_urls import NotAWebhookUrl, check_webhook_url, parse_webhook_url
+from services.core.env import Secret
 
 NOT_IN_SERVER: Final = "This command only works in a server."
 NOT_ADMIN: Final = "Only server administrators can see or change the bot's configuration."

@@ -44,7 +44,8 @@ async def aws_client(
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"max_attempts": max_attempts, "mode": "standard"},
+        # Attempts in all, the first included (botocore's own "max_attempts" counts retries).
+        retries={"total_max_attempts": max_attempts, "mode": "standard"},
         max_pool_connections=64,
     )
     async with session.client(service, endpoint_url=aws.endpoint_url, config=config) as client:

@@ -7,16 +7,12 @@ service's ``main()`` prints as one line before exiting.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import Final, Literal
 
-from services.core.discord.snowflake import is_snowflake
+from services.core.env import Env, Secret
 from services.core.errors import ConfigError
-
-N = TypeVar("N", int, float)
 
 # Every variable the services read: the configuration contract (README, .env.example).
 CONFIG_VARIABLES: Final = frozenset(
@@ -46,6 +42,11 @@ CONFIG_VARIABLES: Final = frozenset(
         "IDEMPOTENCY_TABLE",
         "IDEMPOTENCY_KEEP_SECONDS",
         "ECS_AGENT_URI",
+        "LIMITS_TABLE",
+        "LIMIT_USER_RUNNING",
+        "LIMIT_USER_PER_MINUTE",
+        "LIMIT_SERVER_RUNNING",
+        "LIMIT_SERVER_PER_MINUTE",
         "SSM_PREFIX",
         "EVENT_BUS_NAME",
         "LOG_LEVEL",
@@ -54,133 +55,6 @@ CONFIG_VARIABLES: Final = frozenset(
 )
 DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-class Secret:
-    """A string that never shows itself in ``repr``/``str``, so it cannot leak into a log."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-def _private_host(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost" or "." not in host
-
-
-class Env:
-    """Typed, validating reads from an environment mapping."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def _raw(self, name: str) -> str | None:
-        value = self._environ.get(name)
-        if value is None or value.strip() == "":
-            return None
-        return value.strip()
-
-    def text(self, name: str, default: str | None = None) -> str:
-        value = self._raw(name)
-        if value is None:
-            if default is None:
-                raise ConfigError(name, "is required but not set")
-            return default
-        return value
-
-    def optional(self, name: str) -> str | None:
-        return self._raw(name)
-
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        return self._bounded(
-            name, default, parse=int, kind="a whole number", low=minimum, high=maximum
-        )
-
-    def number(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
-        return self._bounded(name, default, parse=float, kind="a number", low=minimum, high=maximum)
-
-    def _bounded(
-        self, name: str, default: N, *, parse: Callable[[str], N], kind: str, low: N, high: N
-    ) -> N:
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = parse(value)
-        except ValueError:
-            raise ConfigError(name, f"must be {kind}, got {value!r}") from None
-        if not low <= number <= high:
-            raise ConfigError(name, f"must be between {low} and {high}, got {number}")
-        return number
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self._raw(name)
-        if value is None:
-            return default
-        if value.lower() in (c.lower() for c in choices):
-            return next(c for c in choices if c.lower() == value.lower())
-        raise ConfigError(name, f"must be one of {', '.join(choices)}, got {value!r}")
-
-    def snowflake(self, name: str) -> str:
-        value = self.text(name)
-        if not is_snowflake(value):
-            raise ConfigError(
-                name, f"must be a Discord id (a number of up to 20 digits), got {value!r}"
-            )
-        return value
-
-    def hex_bytes(self, name: str, length: int) -> bytes:
-        value = self.text(name)
-        try:
-            raw = bytes.fromhex(value)
-        except ValueError:
-            raise ConfigError(name, "must be hexadecimal") from None
-        if len(raw) != length:
-            raise ConfigError(name, f"must be {length} bytes ({2 * length} hex digits)")
-        return raw
-
-    def secret(self, name: str, *, min_length: int) -> Secret | None:
-        """A secret value (or ``None`` if unset), refused when too short to be a key."""
-        value = self.optional(name)
-        if value is None:
-            return None
-        if len(value) < min_length:
-            raise ConfigError(name, f"must be at least {min_length} characters")
-        return Secret(value)
-
-    def flag(self, name: str) -> bool:
-        value = self.choice(name, "false", ("true", "false", "1", "0", "yes", "no"))
-        return value in ("true", "1", "yes")
-
-    def url(self, name: str, default: str | None = None, *, secure: bool = False) -> str:
-        """An http(s) URL. ``secure``: https, unless the host cannot be on the internet (a
-        loopback address, or a one-word name such as a compose service's): the bot token
-        travels to it."""
-        value = self.text(name, default)
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(name, f"must be an http(s) URL, got {value!r}")
-        if secure and parts.scheme != "https" and not _private_host(parts.hostname):
-            raise ConfigError(name, f"must be https (http only for a local host), got {value!r}")
-        return value.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +121,31 @@ class JobSigning:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """Limits on long jobs (``services.core.limits``); 0 turns one off. Without a table
+    there are none: they must be counted where every API task sees the same numbers."""
+
+    table: str | None
+    user_running: int
+    user_per_minute: int
+    server_running: int
+    server_per_minute: int
+
+    @classmethod
+    def from_env(cls, env: Env) -> LimitSettings:
+        def limit(name: str, default: int) -> int:
+            return env.integer(name, default, minimum=0, maximum=10_000)
+
+        return cls(
+            table=env.optional("LIMITS_TABLE"),
+            user_running=limit("LIMIT_USER_RUNNING", 3),
+            user_per_minute=limit("LIMIT_USER_PER_MINUTE", 10),
+            server_running=limit("LIMIT_SERVER_RUNNING", 25),
+            server_per_minute=limit("LIMIT_SERVER_PER_MINUTE", 60),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DiscordSettings:
     application_id: str
     api_url: str
@@ -289,6 +188,7 @@ class ApiSettings:
     # the enqueue must give up well before that so the user still gets an error message.
     enqueue_timeout: float
     jobs: JobSigning
+    limits: LimitSettings
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
@@ -303,6 +203,7 @@ class ApiSettings:
             port=env.integer("PORT", 8080, minimum=1, maximum=65535),
             replay_window=env.number("DISCORD_REPLAY_WINDOW", 300.0, minimum=1.0, maximum=3600.0),
             enqueue_timeout=env.number("ENQUEUE_TIMEOUT", 1.5, minimum=0.1, maximum=2.5),
+            limits=LimitSettings.from_env(env),
         )
 
 
@@ -335,6 +236,8 @@ class WorkerSettings:
     # The worker checks Discord's signature on every interaction job, as the API did.
     public_key: bytes
     jobs: JobSigning
+    # The worker renews and frees the places its jobs hold.
+    limits: LimitSettings
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
@@ -362,6 +265,7 @@ class WorkerSettings:
             idempotency_keep=env.integer(
                 "IDEMPOTENCY_KEEP_SECONDS", 15 * 86400, minimum=60, maximum=365 * 86400
             ),
+            limits=LimitSettings.from_env(env),
         )
 
 

@@ -6,6 +6,7 @@
     ├── EnqueueError         a job could not be put on the queue within its time budget
     ├── ConfigStoreError     SSM Parameter Store could not be read or written
     ├── EventPublishError    EventBridge did not take an event
+    ├── LimitsUnavailable    the limits table could not be asked (the job goes ahead)
     └── TaskError            a scheduled task could not run or deliver (fails its invocation)
         ├── UnknownTask      a schedule names a task this bot does not declare
         ├── NoWebhook        a server (or the default target) has no webhook configured
@@ -54,6 +55,12 @@ class EventPublishError(CoreError):
         self.reason = reason
         self.failed = failed
         super().__init__(f"event not published: {reason}")
+
+
+class LimitsUnavailable(CoreError):  # noqa: N818
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"limits not checked: {reason}")
 
 
 class TaskError(CoreError):

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from services.core.aws import AWS_ERRORS, error_code
-from services.core.config import Secret
 from services.core.discord.snowflake import is_snowflake
+from services.core.env import Secret
 from services.core.errors import ConfigStoreError
 
 DEFAULT_PREFIX: Final = "/discord-bot"

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
-from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.messages import MENTION_USERS, Message
+from services.core.env import Secret
 from services.core.errors import NoWebhook
 from services.core.servers import ServerConfig
 

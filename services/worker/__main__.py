@@ -22,6 +22,7 @@ from services.core.config import WorkerSettings
 from services.core.discord.rest import DiscordRest, RetryPolicy
 from services.core.errors import ConfigError
 from services.core.events import EventBus
+from services.core.limits import open_limits
 from services.core.logs import configure_logging, flush_logs
 from services.core.queue import sqs_client
 from services.core.servers import ServerConfig
@@ -83,6 +84,7 @@ async def serve(
             max_attempts=3,
         ) as sqs,
         open_ledger(settings) as ledger,
+        open_limits(settings.limits, settings.aws, timeout=5) as limits,
         aws_client("ssm", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3) as ssm,
         aws_client(
             "events", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
@@ -107,6 +109,7 @@ async def serve(
                 retry=Redelivery(max_receives=settings.max_receives, base=settings.retry_base),
                 lock_refresh=settings.visibility_timeout / 3,
                 tasks=tasks,
+                limits=limits,
                 resources=Resources(
                     servers=ServerConfig(ssm=ssm, prefix=settings.ssm_prefix),
                     events=EventBus(client=events, bus_name=settings.event_bus),

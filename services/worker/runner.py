@@ -33,6 +33,7 @@ from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.discord.split import split_message
 from services.core.errors import JobFormatError
 from services.core.jobs import FollowupsJob, Job, JobCodec, TaskJob
+from services.core.limits import RENEW_EVERY, JobLimits
 from services.core.tasks import TaskContext, TaskRegistry
 from services.core.webhooks import WebhookApi, WebhookDelivery
 from services.worker.idempotency import ClaimState, Ledger, NoLedger
@@ -62,6 +63,11 @@ class Outcome(Enum):
     @property
     def delete(self) -> bool:
         return self in (Outcome.COMPLETED, Outcome.FAILED, Outcome.DUPLICATE)
+
+    @property
+    def ended(self) -> bool:
+        """The job will not run again: the places it held under the limits are free."""
+        return self.delete or self is Outcome.PARKED
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +105,9 @@ class JobRunner:
         resources: Resources | None = None,
         tasks: TaskRegistry | None = None,
         custom_id_key: bytes | None = None,
+        limits: JobLimits | None = None,
     ) -> None:
+        self._limits = limits
         self._resources = resources or Resources()
         self._tasks = tasks
         self._router = router
@@ -133,6 +141,8 @@ class JobRunner:
             log_fields.update(route=job.route, guild_id=job.interaction.guild_id)
         with structlog.contextvars.bound_contextvars(job_id=job.id, command=name):
             verdict = await self._claimed(job, receive_count)
+            if isinstance(job, Job) and self._limits is not None and verdict.outcome.ended:
+                await self._limits.give_back(job.id, **_subjects(job))
         log.info(
             "job",
             outcome=verdict.outcome.value,
@@ -155,6 +165,8 @@ class JobRunner:
             # The ledger cannot be asked; on the last receive the user is told all the same.
             return await self._not_now(job, reply, receive_count)
         keepers = [asyncio.create_task(self._keep_lock(job.id))]
+        if isinstance(job, Job) and self._limits is not None:
+            keepers.append(asyncio.create_task(self._keep_place(job, self._limits)))
         if reply is not None:
             keepers.append(asyncio.create_task(reply.learn_before_expiry()))
         try:
@@ -197,6 +209,13 @@ class JobRunner:
         while True:
             await asyncio.sleep(self._lock_refresh)
             await self._ledger.extend(job_id)
+
+    @staticmethod
+    async def _keep_place(job: Job, limits: JobLimits) -> None:
+        """Hold the job's places under the limits while it runs, however long."""
+        while True:
+            await limits.renew(job.id, **_subjects(job))
+            await asyncio.sleep(RENEW_EVERY)
 
     async def _run_task(self, job: Job | FollowupsJob | TaskJob) -> Outcome:
         """A scheduled task handed over by the Lambda. Not retried on failure: a task that
@@ -363,6 +382,10 @@ class JobRunner:
         except (DiscordHTTPError, ReplyUnreachable) as exc:
             log.error("failure_not_told", reason=str(exc))
         return Outcome.FAILED
+
+
+def _subjects(job: Job) -> dict[str, str | None]:
+    return {"user_id": job.interaction.user_id, "guild_id": job.interaction.guild_id}
 
 
 def _passing(exc: Exception) -> bool:

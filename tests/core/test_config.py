@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.core.config import ApiSettings, Secret, WorkerSettings
+from services.core.config import ApiSettings, WorkerSettings
+from services.core.env import Secret
 from services.core.errors import ConfigError
 from tests.conftest import run_module
 

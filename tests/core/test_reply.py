@@ -7,7 +7,6 @@ import time
 import aiohttp
 
 from devtools import interactions
-from services.core.config import Secret
 from services.core.discord.interaction import Interaction
 from services.core.discord.messages import Message
 from services.core.discord.reply import (
@@ -17,6 +16,7 @@ from services.core.discord.reply import (
     OriginalReply,
 )
 from services.core.discord.rest import DiscordRest
+from services.core.env import Secret
 from tests.conftest import APPLICATION_ID, BOT_TOKEN
 
 

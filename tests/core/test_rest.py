@@ -11,11 +11,11 @@ import pytest
 
 from devtools.aws import free_port
 from devtools.interactions import interaction_token
-from services.core.config import Secret
 from services.core.discord.errors import DiscordHTTPError, RateLimitedError, ServerError
 from services.core.discord.messages import File, Message
 from services.core.discord.ratelimits import RateLimiter
 from services.core.discord.rest import DiscordRest, RetryPolicy
+from services.core.env import Secret
 from tests.conftest import APPLICATION_ID, BOT_TOKEN
 
 FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_rate_limited=3)

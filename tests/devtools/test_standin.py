@@ -19,11 +19,11 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from devtools import interactions
-from services.core.config import Secret
 from services.core.discord import multipart
 from services.core.discord.messages import File, Message
 from services.core.discord.rest import DiscordRest
 from services.core.discord.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from services.core.env import Secret
 from tests.conftest import APPLICATION_ID, BOT_TOKEN
 
 EPHEMERAL, LOADING = 64, 128

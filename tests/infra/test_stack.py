@@ -66,8 +66,9 @@ def test_queues_are_encrypted_and_the_dlq_outlives_the_queue(prod):
     assert all(r == 14 * 86400 for r in dlq_retention)
 
 
-def test_idempotency_table_has_ttl(prod):
-    prod.has_resource_properties(
+def test_idempotency_and_limits_tables_have_ttl(prod):
+    prod.resource_count_is("AWS::DynamoDB::Table", 2)
+    prod.all_resources_properties(
         "AWS::DynamoDB::Table",
         {
             "BillingMode": "PAY_PER_REQUEST",
@@ -313,9 +314,18 @@ def _actions(statements) -> set[str]:
 
 
 def test_least_privilege_grants(prod):
-    api = _actions(_statements(prod, "ApiServiceTaskDefTaskRole"))
+    api_statements = _statements(prod, "ApiServiceTaskDefTaskRole")
+    api = _actions(api_statements)
     assert "sqs:SendMessage" in api
-    assert not {"sqs:ReceiveMessage", "sqs:DeleteMessage", "dynamodb:PutItem"} & api
+    assert not {"sqs:ReceiveMessage", "sqs:DeleteMessage"} & api
+    # The internet-facing API writes the limits table only, never the ledger.
+    tables = {
+        name.rstrip("0123456789ABCDEF"): name
+        for name in prod.find_resources("AWS::DynamoDB::Table")
+    }
+    assert {
+        json.dumps(s["Resource"]) for s in api_statements if "dynamodb" in json.dumps(s["Action"])
+    } == {json.dumps([{"Fn::GetAtt": [tables["JobsLimits"], "Arn"]}])}
     statements = _statements(prod, "WorkerTaskTaskRole")
     worker = _actions(statements)
     assert {

@@ -13,7 +13,8 @@ import pytest
 from devtools.aws import client
 from services.commands.daily_reminder import DEFAULT_TEXT
 from services.core.aws import aws_client
-from services.core.config import SchedulerSettings, Secret
+from services.core.config import SchedulerSettings
+from services.core.env import Secret
 from services.core.errors import DeliveryFailed, UnknownTask
 from services.core.events import EventBus
 from services.core.servers import ServerConfig

@@ -21,7 +21,6 @@ from typing import Any, Final
 import aiohttp
 import structlog
 
-from services.core.config import Secret
 from services.core.discord.errors import (
     DiscordHTTPError,
     RateLimitedError,
@@ -36,6 +35,7 @@ from services.core.discord.ratelimits import (
 )
 from services.core.discord.routes import Route
 from services.core.discord.webhook_urls import parse_webhook_url
+from services.core.env import Secret
 
 log = structlog.get_logger("discord.rest")
 

@@ -15,8 +15,8 @@ import re
 from typing import Final
 from urllib.parse import urlsplit
 
-from services.core.config import Secret
 from services.core.discord.snowflake import is_snowflake
+from services.core.env import Secret
 
 WEBHOOK_HOSTS: Final = frozenset(
     {

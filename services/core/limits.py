@@ -1,0 +1,238 @@
+"""Limits on long jobs, per user and per server: how many run at once and how many start in
+a minute. Kept in DynamoDB, so every API task counts the same places.
+
+One item per subject (``id`` is ``user:<id>`` or ``server:<id>``):
+
+    running     map of job id -> end of its lease (epoch seconds): the places taken
+    window      the minute (epoch seconds // 60) that ``started`` counts
+    started     jobs started in that minute
+    version     one more on every write: a write is conditional on the version it read,
+                so two API tasks cannot both take the last place
+    expires_at  the table's TTL: a day after the last start
+
+The API takes a place (in the user's and the server's items, one transaction) before it
+queues a long job, and gives it back if the queue refuses the job. The worker renews the
+lease while the job runs and gives the place back when the job ends, whatever the outcome.
+A place whose job vanished (a worker killed, a job parked as invalid) lapses with its lease;
+a job still waiting in the queue or retrying keeps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+import structlog
+
+from services.core.aws import AWS_ERRORS, aws_client, error_code
+from services.core.config import AwsSettings, LimitSettings
+from services.core.errors import LimitsUnavailable
+
+log = structlog.get_logger("core.limits")
+
+# A place is held this long without a renewal: time to wait in the queue (a backlog, a
+# worker scaling up from zero) and between the worker's renewals.
+LEASE_SECONDS: Final = 15 * 60
+RENEW_EVERY: Final = LEASE_SECONDS / 3
+KEEP_SECONDS: Final = 24 * 3600
+# Two API tasks writing the same item at once: the loser reads again.
+ATTEMPTS: Final = 3
+_CONFLICTS: Final = ("TransactionCanceledException", "ConditionalCheckFailedException")
+
+
+class Subject(StrEnum):
+    USER = "user"
+    SERVER = "server"
+
+
+class Kind(StrEnum):
+    RUNNING = "running"
+    PER_MINUTE = "per_minute"
+
+
+_TEXTS: Final = {
+    (Subject.USER, Kind.RUNNING): "You have too many commands running ({limit} at most). "
+    "Try again when one has finished.",
+    (Subject.USER, Kind.PER_MINUTE): "You have started too many commands in the last minute "
+    "({limit} at most). Try again in {wait} s.",
+    (Subject.SERVER, Kind.RUNNING): "This server has too many commands running ({limit} at "
+    "most). Try again when one has finished.",
+    (Subject.SERVER, Kind.PER_MINUTE): "This server has started too many commands in the "
+    "last minute ({limit} at most). Try again in {wait} s.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A limit the job would pass: said to the user, privately."""
+
+    subject: Subject
+    kind: Kind
+    limit: int
+    wait: int = 0  # seconds until a per-minute window turns
+
+    @property
+    def text(self) -> str:
+        return _TEXTS[self.subject, self.kind].format(limit=self.limit, wait=self.wait)
+
+    @property
+    def reason(self) -> str:
+        return f"{self.subject}_{self.kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    key: str
+    subject: Subject
+    running: int  # 0: no limit
+    per_minute: int
+
+
+class JobLimits:
+    def __init__(
+        self,
+        *,
+        client: Any,
+        table: str,
+        settings: LimitSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._settings = settings
+        self._clock = clock
+
+    def _rules(self, user_id: str | None, guild_id: str | None) -> list[_Rule]:
+        s = self._settings
+        rules = []
+        if user_id is not None and (s.user_running or s.user_per_minute):
+            rules.append(_Rule(f"user:{user_id}", Subject.USER, s.user_running, s.user_per_minute))
+        if guild_id is not None and (s.server_running or s.server_per_minute):
+            rules.append(
+                _Rule(f"server:{guild_id}", Subject.SERVER, s.server_running, s.server_per_minute)
+            )
+        return rules
+
+    async def take(
+        self, job_id: str, *, user_id: str | None, guild_id: str | None
+    ) -> Refused | None:
+        """Take a place for the job, or say which limit it would pass. Raises
+        ``LimitsUnavailable`` when the table cannot be asked or stays contended."""
+        rules = self._rules(user_id, guild_id)
+        if not rules:
+            return None
+        for _ in range(ATTEMPTS):
+            try:
+                items = await asyncio.gather(*(self._read(rule.key) for rule in rules))
+            except AWS_ERRORS as exc:
+                raise LimitsUnavailable(error_code(exc)) from None
+            now = int(self._clock())
+            writes = []
+            for rule, item in zip(rules, items, strict=True):
+                outcome = _next_item(rule, item, job_id, now)
+                if isinstance(outcome, Refused):
+                    return outcome
+                writes.append({"Put": {"TableName": self._table, **outcome}})
+            try:
+                await self._client.transact_write_items(TransactItems=writes)
+            except AWS_ERRORS as exc:
+                if error_code(exc) not in _CONFLICTS:
+                    raise LimitsUnavailable(error_code(exc)) from None
+                continue  # another task wrote first: read again
+            return None
+        raise LimitsUnavailable("contended")
+
+    async def _read(self, key: str) -> dict[str, Any] | None:
+        response = await self._client.get_item(
+            TableName=self._table, Key={"id": {"S": key}}, ConsistentRead=True
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    async def renew(self, job_id: str, *, user_id: str | None, guild_id: str | None) -> None:
+        """Hold the job's places for another lease (while it runs). Best effort: a failure
+        shortens nothing but this renewal."""
+        until = str(int(self._clock()) + LEASE_SECONDS)
+        await self._update(
+            job_id, user_id, guild_id, "SET running.#job = :until", {":until": {"N": until}}
+        )
+
+    async def give_back(self, job_id: str, *, user_id: str | None, guild_id: str | None) -> None:
+        """The job ended: its places are free at once. Best effort: else its lease lapses."""
+        await self._update(job_id, user_id, guild_id, "REMOVE running.#job", None)
+
+    async def _update(
+        self,
+        job_id: str,
+        user_id: str | None,
+        guild_id: str | None,
+        expression: str,
+        values: dict[str, Any] | None,
+    ) -> None:
+        for rule in self._rules(user_id, guild_id):
+            if not rule.running:
+                continue
+            try:
+                await self._client.update_item(
+                    TableName=self._table,
+                    Key={"id": {"S": rule.key}},
+                    UpdateExpression=expression,
+                    # Never creates an item: one that lapsed has nothing to hold or free.
+                    ConditionExpression="attribute_exists(running)",
+                    ExpressionAttributeNames={"#job": job_id},
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                )
+            except AWS_ERRORS as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    log.warning("limits_update_failed", subject=rule.subject, error=error_code(exc))
+
+
+def _next_item(
+    rule: _Rule, item: dict[str, Any] | None, job_id: str, now: int
+) -> dict[str, Any] | Refused:
+    """The item with the job's place taken (as a conditional put), or the limit it passes."""
+    item = item or {}
+    running = {
+        job: int(lease["N"])
+        for job, lease in item.get("running", {}).get("M", {}).items()
+        if int(lease["N"]) > now and job != job_id
+    }
+    minute = now // 60
+    started = int(item["started"]["N"]) if int(item.get("window", {}).get("N", -1)) == minute else 0
+    if rule.running and len(running) >= rule.running:
+        return Refused(rule.subject, Kind.RUNNING, rule.running)
+    if rule.per_minute and started >= rule.per_minute:
+        return Refused(rule.subject, Kind.PER_MINUTE, rule.per_minute, wait=60 - now % 60)
+    running[job_id] = now + LEASE_SECONDS
+    version = int(item.get("version", {}).get("N", 0))
+    return {
+        "Item": {
+            "id": {"S": rule.key},
+            "running": {"M": {job: {"N": str(lease)} for job, lease in running.items()}},
+            "window": {"N": str(minute)},
+            "started": {"N": str(started + 1)},
+            "version": {"N": str(version + 1)},
+            "expires_at": {"N": str(now + KEEP_SECONDS)},
+        },
+        "ConditionExpression": "attribute_not_exists(id) OR version = :seen",
+        "ExpressionAttributeValues": {":seen": {"N": str(version)}},
+    }
+
+
+@asynccontextmanager
+async def open_limits(
+    settings: LimitSettings, aws: AwsSettings, *, timeout: float
+) -> AsyncIterator[JobLimits | None]:
+    """The limits, for a service's lifetime; ``None`` without a table (no limits)."""
+    if settings.table is None:
+        yield None
+        return
+    async with aws_client(
+        "dynamodb", aws, connect_timeout=timeout, read_timeout=timeout, max_attempts=2
+    ) as client:
+        yield JobLimits(client=client, table=settings.table, settings=settings)
