@@ -90,6 +90,17 @@ async def aws_faults(moto: str) -> AsyncIterator[AwsFaults]:
         yield proxy
 
 
+def queue_depth(sqs: Any, url: str) -> int:
+    """Messages on a queue, visible or being worked on."""
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
 @pytest.fixture
 def sqs(moto: str) -> Any:
     return aws.client("sqs", moto)

@@ -15,9 +15,15 @@ from services.core.bot import JobContext, Option, Reply
 from services.core.discord.models import Permissions
 from services.core.discord.webhook_urls import NotAWebhookUrl, check_webhook_url, parse_webhook_url
 from services.core.env import Secret
+from services.core.errors import ConfigStoreError
 
 NOT_IN_SERVER: Final = "This command only works in a server."
 NOT_ADMIN: Final = "Only server administrators can see or change the bot's configuration."
+NOT_READ: Final = "The configuration could not be read right now ({reason}); try again shortly."
+NOT_SAVED: Final = (
+    "The configuration could not be saved right now ({reason}); nothing was changed. "
+    "Try again shortly."
+)
 
 config = bot.group(
     "config",
@@ -52,8 +58,11 @@ async def show(ctx: JobContext) -> Reply:
     if (refused := _refusal(ctx)) is not None:
         return refused
     assert ctx.guild_id is not None
-    webhook = await ctx.servers.webhook(ctx.guild_id)
-    settings = await ctx.servers.settings(ctx.guild_id)
+    try:
+        webhook = await ctx.servers.webhook(ctx.guild_id)
+        settings = await ctx.servers.settings(ctx.guild_id)
+    except ConfigStoreError as exc:
+        return NOT_READ.format(reason=exc.code)
     lines = [f"Webhook: {masked(webhook)}"]
     lines += [f"{key}: {value}" for key, value in sorted(settings.items())] or ["No settings."]
     return "\n".join(lines)
@@ -74,7 +83,10 @@ async def webhook(
             f"That is not a Discord webhook URL ({exc.problem}): copy it from the channel's "
             "settings, Integrations, Webhooks (https://discord.com/api/webhooks/…)."
         )
-    await ctx.servers.set_webhook(ctx.guild_id, secret)
+    try:
+        await ctx.servers.set_webhook(ctx.guild_id, secret)
+    except ConfigStoreError as exc:
+        return NOT_SAVED.format(reason=exc.code)
     return f"Webhook set: {masked(secret)}."
 
 
@@ -87,7 +99,10 @@ async def set_(
     if (refused := _refusal(ctx)) is not None:
         return refused
     assert ctx.guild_id is not None
-    settings = await ctx.servers.settings(ctx.guild_id)
-    settings[key] = value
-    await ctx.servers.set_settings(ctx.guild_id, settings)
+    try:
+        settings = await ctx.servers.settings(ctx.guild_id)
+        settings[key] = value
+        await ctx.servers.set_settings(ctx.guild_id, settings)
+    except ConfigStoreError as exc:
+        return NOT_SAVED.format(reason=exc.code)
     return f"{key} is now: {value}"

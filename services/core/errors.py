@@ -45,8 +45,12 @@ class EnqueueError(CoreError):
 
 
 class ConfigStoreError(CoreError):
-    def __init__(self, reason: str) -> None:
+    """``reason`` says what failed where (for logs); ``code`` is short enough to show a
+    user (``ThrottlingException``, ``not JSON``)."""
+
+    def __init__(self, reason: str, *, code: str) -> None:
         self.reason = reason
+        self.code = code
         super().__init__(reason)
 
 

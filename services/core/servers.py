@@ -41,7 +41,7 @@ class ServerConfig:
 
     def _server_path(self, guild_id: str, leaf: str) -> str:
         if not is_snowflake(guild_id):
-            raise ConfigStoreError(f"not a server id: {guild_id!r}")
+            raise ConfigStoreError(f"not a server id: {guild_id!r}", code="not a server id")
         return f"{self._prefix}/servers/{guild_id}/{leaf}"
 
     async def _get(self, path: str) -> str | None:
@@ -53,7 +53,8 @@ class ServerConfig:
             value: str | None = response["Parameter"]["Value"]
         except AWS_ERRORS as exc:
             if error_code(exc) != _NOT_FOUND:
-                raise ConfigStoreError(f"cannot read {path}: {error_code(exc)}") from None
+                code = error_code(exc)
+                raise ConfigStoreError(f"cannot read {path}: {code}", code=code) from None
             value = None
         self._cache[path] = (self._clock() + self._ttl, value)
         return value
@@ -64,7 +65,8 @@ class ServerConfig:
                 Name=path, Value=value, Type="SecureString", Overwrite=True
             )
         except AWS_ERRORS as exc:
-            raise ConfigStoreError(f"cannot write {path}: {error_code(exc)}") from None
+            code = error_code(exc)
+            raise ConfigStoreError(f"cannot write {path}: {code}", code=code) from None
         self._cache[path] = (self._clock() + self._ttl, value)
 
     async def default_webhook(self) -> Secret | None:
@@ -83,7 +85,9 @@ class ServerConfig:
         try:
             loaded = json.loads(value) if value else {}
         except ValueError:
-            raise ConfigStoreError(f"settings of server {guild_id} are not JSON") from None
+            raise ConfigStoreError(
+                f"settings of server {guild_id} are not JSON", code="not JSON"
+            ) from None
         return loaded if isinstance(loaded, dict) else {}
 
     async def set_settings(self, guild_id: str, settings: dict[str, Any]) -> None:
@@ -104,4 +108,5 @@ class ServerConfig:
                     return sorted(found)
                 kwargs["NextToken"] = page["NextToken"]
         except AWS_ERRORS as exc:
-            raise ConfigStoreError(f"cannot list servers: {error_code(exc)}") from None
+            code = error_code(exc)
+            raise ConfigStoreError(f"cannot list servers: {code}", code=code) from None

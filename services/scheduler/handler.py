@@ -32,7 +32,13 @@ from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.messages import MENTION_NONE, escape_markdown
 from services.core.discord.rest import DiscordRest
 from services.core.discord.snowflake import is_snowflake
-from services.core.errors import DeliveryFailed, EnqueueError, NoWebhook, TaskError
+from services.core.errors import (
+    ConfigStoreError,
+    DeliveryFailed,
+    EnqueueError,
+    NoWebhook,
+    TaskError,
+)
 from services.core.events import NOTIFICATION, SOURCE
 from services.core.jobs import JobCodec, TaskJob
 from services.core.logs import configure_logging, flush_logs
@@ -101,26 +107,26 @@ def task_job_id(parsed: ScheduledTask) -> str:
 
 
 # The job signing key, read once per Lambda container from Secrets Manager when configured
-# that way (so it never sits in the function's configuration).
-_job_key: bytes | None = None
+# that way (so it never sits in the function's configuration); by secret, should it change.
+_job_keys: dict[str, bytes] = {}
 
 
 async def job_key(settings: SchedulerSettings) -> bytes:
-    global _job_key  # noqa: PLW0603 - one per Lambda container, like its settings
     if settings.jobs.key_bytes is not None:
         return settings.jobs.key_bytes
-    if _job_key is None:
-        if settings.jobs.secret_arn is None:
-            raise DeliveryFailed({"jobs queue": "no JOB_SIGNING_KEY to sign the job with"})
+    arn = settings.jobs.secret_arn
+    if arn is None:
+        raise DeliveryFailed({"jobs queue": "no JOB_SIGNING_KEY to sign the job with"})
+    if arn not in _job_keys:
         async with aws_client(
             "secretsmanager", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
         ) as secrets:
             try:
-                answer = await secrets.get_secret_value(SecretId=settings.jobs.secret_arn)
+                answer = await secrets.get_secret_value(SecretId=arn)
             except AWS_ERRORS as exc:
                 raise DeliveryFailed({"job signing key": error_code(exc)}) from None
-        _job_key = str(answer["SecretString"]).encode()
-    return _job_key
+        _job_keys[arn] = str(answer["SecretString"]).encode()
+    return _job_keys[arn]
 
 
 async def hand_to_worker(parsed: ScheduledTask, settings: SchedulerSettings) -> str:
@@ -184,7 +190,9 @@ async def dispatch(
                     raise DeliveryFailed(
                         {parsed.guild_id or "default": describe_failure(exc)}
                     ) from None
-    except (SchedulerError, TaskError) as exc:
+    except (SchedulerError, TaskError, ConfigStoreError) as exc:
+        # Raised again: the invocation fails, Lambda retries it, then keeps the event in the
+        # on-failure destination (the scheduler's dead-letter queue).
         log.error(
             "scheduled_event",
             outcome="failed",

@@ -9,18 +9,19 @@ import uuid
 from dataclasses import replace
 
 import pytest
+import structlog
 
 from devtools.aws import client
 from services.commands.daily_reminder import DEFAULT_TEXT
 from services.core.aws import aws_client
 from services.core.config import SchedulerSettings
 from services.core.env import Secret
-from services.core.errors import DeliveryFailed, UnknownTask
+from services.core.errors import ConfigStoreError, DeliveryFailed, UnknownTask
 from services.core.events import EventBus
 from services.core.servers import ServerConfig
 from services.scheduler.errors import MalformedEvent
 from services.scheduler.handler import dispatch
-from tests.conftest import ROOT, base_env
+from tests.conftest import ROOT, base_env, queue_depth
 
 GUILD_A, GUILD_B, GUILD_C = "910000000000000001", "910000000000000002", "910000000000000003"
 
@@ -216,7 +217,6 @@ async def test_a_long_task_is_handed_to_the_worker_and_runs_there(
 ):
     from services.core.tasks import TaskContext, TaskRegistry
     from tests.conftest import running_worker
-    from tests.worker.test_end_to_end import queue_depth
 
     long_tasks = TaskRegistry()
 
@@ -259,3 +259,88 @@ async def test_a_refused_event_is_raised_not_lost(settings):
         bus = EventBus(client=events, bus_name=f"no-such-bus-{uuid.uuid4().hex[:6]}")
         with pytest.raises(EventPublishError):
             await bus.notify("into the void")
+
+
+async def test_ssm_failures_fail_the_invocation_with_their_reason(
+    moto, discord, aws_faults, settings, prefix
+):
+    """SSM refusing the daily task's list or a notification's webhook: the invocation fails
+    (Lambda retries it, then keeps it in the on-failure queue), logged with the reason."""
+    proxied = replace(settings, aws=replace(settings.aws, endpoint_url=aws_faults.url))
+    url = discord.create_webhook("920000000000000011")
+    put(moto, f"{prefix}/servers/{GUILD_A}/webhook-url", url)
+    aws_faults.fail("GetParametersByPath", "error", times=3)
+    with (
+        structlog.testing.capture_logs() as logs,
+        pytest.raises(ConfigStoreError, match="cannot list servers: InternalFailure"),
+    ):
+        await dispatch(scheduled("daily-reminder"), proxied)
+    aws_faults.fail("GetParameter", "throttle", times=3)
+    notification = {
+        "source": "discord-bot",
+        "detail-type": "notification",
+        "detail": {"content": "hi", "guild_id": GUILD_A},
+    }
+    with pytest.raises(ConfigStoreError, match="ThrottlingException"):
+        await dispatch(notification, proxied)
+    assert discord.posts_by_webhook(url) == []
+    assert [e["outcome"] for e in logs if e["event"] == "scheduled_event"] == ["failed"]
+    # The retried invocation, with SSM back, delivers once.
+    await dispatch(notification, proxied)
+    assert discord.posts_by_webhook(url) == ["hi"]
+
+
+async def test_a_long_task_that_cannot_be_queued_fails_the_invocation(
+    moto, queues, discord, aws_faults, settings
+):
+    from services.core.tasks import TaskContext, TaskRegistry
+
+    long_tasks = TaskRegistry()
+
+    @long_tasks.task(description="Too long for a Lambda", long=True)
+    async def big_report(ctx: TaskContext) -> None:
+        return None
+
+    proxied = replace(settings, aws=replace(settings.aws, endpoint_url=aws_faults.url))
+    event = {"type": "scheduled_task", "task": "big-report", "id": "evt-9"}
+    aws_faults.fail("SendMessage", "error", times=3)
+    with pytest.raises(DeliveryFailed) as caught:
+        await dispatch(event, proxied, tasks=long_tasks)
+    assert caught.value.failures == {"jobs queue": "InternalFailure"}
+    assert queue_depth(client("sqs", moto), queues.url) == 0
+
+
+async def test_the_job_key_from_secrets_manager_is_read_once_and_its_failure_reported(
+    moto, queues, discord, aws_faults, settings
+):
+    from services.core.config import JobSigning
+    from services.core.jobs import JobCodec
+    from services.core.tasks import TaskContext, TaskRegistry
+
+    long_tasks = TaskRegistry()
+
+    @long_tasks.task(description="Too long for a Lambda", long=True)
+    async def big_report(ctx: TaskContext) -> None:
+        return None
+
+    key = f"a job signing key held in Secrets Manager {uuid.uuid4().hex}"
+    arn = client("secretsmanager", moto).create_secret(
+        Name=f"job-key-{uuid.uuid4().hex[:8]}", SecretString=key
+    )["ARN"]
+    proxied = replace(
+        settings,
+        aws=replace(settings.aws, endpoint_url=aws_faults.url),
+        jobs=JobSigning(key=None, secret_arn=arn),
+    )
+    event = {"type": "scheduled_task", "task": "big-report", "id": "evt-10"}
+    aws_faults.fail("GetSecretValue", "error", times=3)
+    with pytest.raises(DeliveryFailed) as caught:
+        await dispatch(event, proxied, tasks=long_tasks)
+    assert caught.value.failures == {"job signing key": "InternalFailure"}
+    # Next time it is read, then kept: two more tasks, one read.
+    for _ in range(2):
+        await dispatch(event, proxied, tasks=long_tasks)
+    assert aws_faults.calls["GetSecretValue"] == 4
+    sqs = client("sqs", moto)
+    body = sqs.receive_message(QueueUrl=queues.url)["Messages"][0]["Body"]
+    assert JobCodec(key=key.encode()).decode(body).task == "big-report"

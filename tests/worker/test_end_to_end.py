@@ -9,22 +9,12 @@ import structlog
 from devtools import interactions
 from services.core.bot import Router
 from services.worker.runner import JOB_FAILED_TEXT
-from tests.conftest import APPLICATION_ID, base_env, running_worker
+from tests.conftest import APPLICATION_ID, base_env, queue_depth, running_worker
 
 
 def countdown(seconds: int) -> dict:
     return interactions.command(
         APPLICATION_ID, "countdown", [{"name": "seconds", "type": 4, "value": seconds}]
-    )
-
-
-def queue_depth(sqs, url: str) -> int:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(
-        attrs["ApproximateNumberOfMessagesNotVisible"]
     )
 
 

@@ -8,7 +8,7 @@ import uuid
 from devtools import interactions
 from devtools.aws import client
 from services.commands.notify import NOT_A_MANAGER
-from services.commands.server_config import NOT_ADMIN, NOT_IN_SERVER
+from services.commands.server_config import NOT_ADMIN, NOT_IN_SERVER, NOT_READ, NOT_SAVED
 from services.core.config import SchedulerSettings
 from services.core.discord.models import Permissions
 from services.scheduler.handler import dispatch
@@ -155,3 +155,69 @@ async def test_notify_publishes_an_event_that_the_lambda_delivers(
     [post] = discord.webhook_posts[url.rstrip("/").rsplit("/", 2)[1]]
     assert post["content"] == f"{text}\n-# sent by dev with /notify"
     assert discord.requests[-1].body["allowed_mentions"] == {"parse": []}
+
+
+async def test_config_and_notify_say_so_when_aws_fails(
+    api, moto, queues, discord, routed_bus, aws_faults
+):
+    """SSM or EventBridge failing under /config and /notify: the member reads what failed,
+    nothing half-done is left behind, and the same command works once AWS is back."""
+    bus_name, bus_queue = routed_bus
+    prefix = f"/bot-{uuid.uuid4().hex[:8]}"
+    env = base_env(
+        moto,
+        queues,
+        discord.url,
+        SSM_PREFIX=prefix,
+        EVENT_BUS_NAME=bus_name,
+        AWS_ENDPOINT_URL=aws_faults.url,
+    )
+    webhook_id, token = discord.create_webhook("940000000000000003").rsplit("/", 2)[1:]
+    set_url = [
+        {
+            "type": 3,
+            "name": "url",
+            "value": f"https://discord.com/api/webhooks/{webhook_id}/{token}",
+        }
+    ]
+    notify = interactions.command(
+        APPLICATION_ID,
+        "notify",
+        [{"type": 3, "name": "message", "value": "Release is out"}],
+        guild_id=GUILD_A,
+        permissions=int(Permissions.MANAGE_GUILD),
+    )
+    async with running_worker(env):
+        aws_faults.fail("PutParameter", "error", times=3)
+        refused = await reply_to(
+            api, discord, config_command("webhook", set_url, guild=GUILD_A, permissions=ADMIN)
+        )
+        assert refused == NOT_SAVED.format(reason="InternalFailure")
+        assert not client("ssm", moto).get_parameters_by_path(Path=prefix, Recursive=True)[
+            "Parameters"
+        ]
+        aws_faults.fail("GetParameter", "throttle", times=3)
+        unread = await reply_to(
+            api, discord, config_command("show", guild=GUILD_A, permissions=ADMIN)
+        )
+        assert unread == NOT_READ.format(reason="ThrottlingException")
+        aws_faults.fail("PutEvents", "error", times=3)
+        unsent = await reply_to(api, discord, notify)
+        assert unsent == "The notification could not be sent (InternalFailure); try again."
+        # AWS is back: the same commands do what they say, once.
+        saved = await reply_to(
+            api, discord, config_command("webhook", set_url, guild=GUILD_A, permissions=ADMIN)
+        )
+        assert saved.startswith("Webhook set")
+        sent = await reply_to(api, discord, {**notify, **_fresh_ids()})
+        assert sent == "Notification sent."
+    received = client("sqs", moto).receive_message(
+        QueueUrl=bus_queue, WaitTimeSeconds=2, MaxNumberOfMessages=10
+    )
+    assert len(received["Messages"]) == 1
+
+
+def _fresh_ids() -> dict:
+    """Another interaction of the same command: its own id and token."""
+    ident = interactions.snowflake()
+    return {"id": ident, "token": interactions.interaction_token(ident)}

@@ -8,8 +8,7 @@ import structlog
 
 from devtools import interactions
 from services.core.bot import JobContext, Router
-from tests.conftest import APPLICATION_ID, base_env, running_worker
-from tests.worker.test_end_to_end import queue_depth
+from tests.conftest import APPLICATION_ID, base_env, queue_depth, running_worker
 from tests.worker.test_reliability import enqueue
 
 slow = Router()
