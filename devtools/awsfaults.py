@@ -16,6 +16,9 @@ operation name, e.g. ``PutItem``, ``ReceiveMessage``, ``GetParameter``, ``PutEve
         aws.fail("PutItem", "throttle", times=3)
         client = boto3.client("dynamodb", endpoint_url=aws.url)
 
+``chaos`` (0..1) fails that share of all other calls too, each with a random kind of
+``CHAOS_KINDS``: what the soak benchmark runs the whole bot through.
+
 The services' clients use the standard retry mode, so a fault repeated ``times`` beyond
 their attempts reaches the code's own ``except`` handlers: that is what the tests exercise,
 the way the Discord stand-in injects Discord's failures.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final, Self
@@ -33,6 +37,9 @@ import aiohttp
 from aiohttp import web
 
 KINDS: Final = frozenset({"throttle", "error", "timeout", "drop", "lost", "condition"})
+# What any call may meet; a timeout would only slow a soak down, and a conditional
+# failure belongs to conditional writes only.
+CHAOS_KINDS: Final = ("throttle", "error", "drop", "lost")
 # Not forwarded either way: they describe one hop, not the request.
 _HOP_HEADERS: Final = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"}
@@ -74,8 +81,18 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 class AwsFaults:
-    def __init__(self, *, upstream: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        upstream: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        chaos: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.chaos = chaos
+        self._random = random.Random(seed)
         self._host, self._port = host, port
         self.faults: list[Fault] = []
         self.calls: Counter[str] = Counter()
@@ -113,6 +130,10 @@ class AwsFaults:
 
     def _take(self, operation: str) -> Fault | None:
         fault = next((f for f in self.faults if f.operation == operation), None)
+        if fault is None and self.chaos and self._random.random() < self.chaos:
+            fault = Fault(operation, self._random.choice(CHAOS_KINDS))
+            self.injected[f"{operation}:{fault.kind}"] += 1
+            return fault
         if fault is not None:
             fault.times -= 1
             if fault.times <= 0:

@@ -249,10 +249,13 @@ async def serve(environ: Mapping[str, str]) -> int:
             print(f"[local] AWS (moto) at {endpoint}, jobs queue {queues.url}", flush=True)
         async with contextlib.AsyncExitStack() as astack:
             standin: DiscordStandIn | None = None
+            # The bot's own keys (not Discord's): kept in .local/dev.json, with real Discord too.
+            identity = dev_identity()
+            env.setdefault("CUSTOM_ID_SECRET", identity["custom_id_secret"])
+            env.setdefault("JOB_SIGNING_KEY", identity["job_signing_key"])
             if not real_discord:
                 from devtools.standin import DiscordStandIn
 
-                identity = dev_identity()
                 standin = await astack.enter_async_context(
                     DiscordStandIn(
                         application_id=identity["application_id"],
@@ -260,8 +263,6 @@ async def serve(environ: Mapping[str, str]) -> int:
                         port=int(env.get("DISCORD_STANDIN_PORT", "8081")),
                     )
                 )
-                env.setdefault("CUSTOM_ID_SECRET", identity["custom_id_secret"])
-                env.setdefault("JOB_SIGNING_KEY", identity["job_signing_key"])
                 env.update(
                     DISCORD_PUBLIC_KEY=identity["public_key"],
                     DISCORD_APPLICATION_ID=identity["application_id"],
