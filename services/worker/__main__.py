@@ -30,8 +30,9 @@ from services.core.tasks import TaskRegistry
 from services.worker.authenticity import job_reader
 from services.worker.consumer import Consumer, ConsumerSettings
 from services.worker.idempotency import DynamoLedger, Ledger, NoLedger
+from services.worker.outcomes import Redelivery
 from services.worker.protection import TaskProtection
-from services.worker.runner import JobRunner, Redelivery
+from services.worker.runner import JobRunner
 
 log = structlog.get_logger("worker")
 

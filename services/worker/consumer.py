@@ -17,8 +17,8 @@ import structlog
 
 from services.core.aws import AWS_ERRORS, error_code
 from services.core.config import WorkerSettings
+from services.worker.outcomes import Verdict
 from services.worker.protection import NoProtection
-from services.worker.runner import Verdict
 
 log = structlog.get_logger("worker.consumer")
 

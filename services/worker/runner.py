@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from enum import Enum
+from dataclasses import replace
 from typing import Final, Protocol
 
 import structlog
@@ -30,13 +27,14 @@ from services.core.discord.errors import (
 )
 from services.core.discord.messages import Message
 from services.core.discord.reply import OriginalReply, ReplyApi
-from services.core.discord.split import split_message
 from services.core.errors import JobFormatError
 from services.core.jobs import FollowupsJob, Job, JobCodec, TaskJob
 from services.core.limits import RENEW_EVERY, JobLimits
 from services.core.tasks import TaskContext, TaskRegistry
 from services.core.webhooks import WebhookApi, WebhookDelivery
+from services.worker.delivery import deliver_all, follow_up, tell_failure
 from services.worker.idempotency import ClaimState, Ledger, NoLedger
+from services.worker.outcomes import Outcome, Redelivery, Verdict
 
 log = structlog.get_logger("worker.runner")
 
@@ -47,48 +45,7 @@ class DiscordApi(ReplyApi, WebhookApi, Protocol):
 
 JOB_FAILED_TEXT: Final = "Sorry, something went wrong while running this command."
 INCOMPLETE_TEXT: Final = "(The rest of this answer could not be delivered.)"
-NOT_FOUND: Final = 404
 UNKNOWN_COMMAND_TEXT: Final = "This command isn't available any more."
-
-
-class Outcome(Enum):
-    COMPLETED = "completed"  # final reply delivered: delete the message
-    FAILED = "failed"  # the user was told it failed: delete the message
-    DUPLICATE = "duplicate"  # it already ran (a redelivery): delete the message
-    INVALID = "invalid"  # not a genuine job: never run; the redrive policy parks it in the DLQ
-    RETRY = "retry"  # a passing failure: hide the message for a backoff, run it again
-    BUSY = "busy"  # another worker runs it: hide the message until its lock ends
-    PARKED = "parked"  # failed on its last allowed receive: the user was told; to the DLQ
-
-    @property
-    def delete(self) -> bool:
-        return self in (Outcome.COMPLETED, Outcome.FAILED, Outcome.DUPLICATE)
-
-    @property
-    def ended(self) -> bool:
-        """The job will not run again: the places it held under the limits are free."""
-        return self.delete or self is Outcome.PARKED
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    outcome: Outcome
-    # Seconds to hide the message before it is received again (None: leave it as it is).
-    retry_in: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Redelivery:
-    """Retries through the queue: the message is hidden for a growing, jittered delay."""
-
-    # The jobs queue's redrive maxReceiveCount: the receive after this one dead-letters it.
-    max_receives: int = 5
-    base: float = 5.0
-    cap: float = 300.0
-
-    def delay(self, receive_count: int) -> int:
-        ceiling = min(self.cap, self.base * 2 ** (receive_count - 1))
-        return max(1, int(random.uniform(ceiling / 2, ceiling)))
 
 
 class JobRunner:
@@ -201,7 +158,7 @@ class JobRunner:
             with contextlib.suppress(DiscordHTTPError, ReplyUnreachable):
                 await reply.followup(Message(content=INCOMPLETE_TEXT, ephemeral=job.ephemeral))
         else:
-            await self._tell_failure(reply, JOB_FAILED_TEXT)
+            await tell_failure(reply, JOB_FAILED_TEXT)
         # Visible at once: the next receive is the one that moves it to the DLQ.
         return Verdict(Outcome.PARKED, retry_in=0)
 
@@ -262,16 +219,16 @@ class JobRunner:
             match = self._router.match(job.interaction, self._key)
         except (UnknownCommandError, OptionValueError, ExpiredCustomId) as exc:
             log.warning("job_not_runnable", reason=str(exc))
-            return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
+            return await tell_failure(reply, UNKNOWN_COMMAND_TEXT)
         route = match.route
         if not route.deferred:
             # A queued job for a route that answers now: not something the API would send.
             log.warning("job_not_runnable", reason=f"{route.id} is not a deferred route")
-            return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
+            return await tell_failure(reply, UNKNOWN_COMMAND_TEXT)
         if route.id != job.route:
             # The API chose another route than this worker's code would (a deploy between).
             log.warning("job_not_runnable", reason=f"routes to {route.id}, not {job.route}")
-            return await self._tell_failure(reply, UNKNOWN_COMMAND_TEXT)
+            return await tell_failure(reply, UNKNOWN_COMMAND_TEXT)
         ctx = JobContext(
             interaction=job.interaction,
             route=route,
@@ -290,20 +247,20 @@ class JobRunner:
             return Outcome.FAILED  # logged where it was found; nothing more can reach the user
         except Exception:
             log.exception("job_raised")
-            return await self._tell_failure(reply, JOB_FAILED_TEXT)
+            return await tell_failure(reply, JOB_FAILED_TEXT)
         final = self._final(route, job, result)
         if final is None:
             return Outcome.COMPLETED
         try:
             # The reply is as private as the job's: a long one's follow-ups too.
-            return await self._deliver_all(
+            return await deliver_all(
                 reply, replace(final, ephemeral=ctx.ephemeral), ephemeral=ctx.ephemeral
             )
         except Exception:
             # A reply that cannot even be sent (say, an embed holding what JSON cannot):
             # the user hears that something went wrong instead of waiting forever.
             log.exception("final_reply_failed")
-            return await self._tell_failure(reply, JOB_FAILED_TEXT)
+            return await tell_failure(reply, JOB_FAILED_TEXT)
 
     def _final(self, route: Route, job: Job, result: object) -> Message | None:
         """The final reply a handler's result asks for; ``None`` when a deferred update
@@ -315,82 +272,14 @@ class JobRunner:
         log.error("job_bad_result", result_type=type(result).__name__)
         return Message(content=JOB_FAILED_TEXT)
 
-    async def _deliver_all(
-        self, reply: OriginalReply, message: Message, *, ephemeral: bool
-    ) -> Outcome:
-        """The final reply: past 2,000 characters the first part replaces the original and
-        the rest follow, in order."""
-        parts = split_message(message)
-        outcome = await self._deliver(reply, parts[0])
-        if outcome is not Outcome.COMPLETED:
-            return outcome
-        return await self._follow_up(reply, parts[1:], delivered=1, ephemeral=ephemeral)
-
-    async def _follow_up(
-        self, reply: OriginalReply, parts: Sequence[Message], *, delivered: int, ephemeral: bool
-    ) -> Outcome:
-        """Post ``parts`` as follow-ups, in order, after ``delivered`` parts the user has."""
-        for sent, part in enumerate(parts):
-            try:
-                await reply.followup(part)
-            except (DiscordHTTPError, ReplyUnreachable) as exc:
-                if sent == 0 and delivered == 0 and _passing(exc):
-                    return Outcome.RETRY  # nothing of it reached the user yet: try again
-                # Not run again: that would repeat the parts the user already has.
-                log.error(
-                    "reply_incomplete",
-                    parts_sent=delivered + sent,
-                    parts=delivered + len(parts),
-                    reason=str(exc),
-                    ephemeral=ephemeral,
-                )
-                return Outcome.FAILED
-        return Outcome.COMPLETED
-
     async def _run_followups(self, job: FollowupsJob, reply: OriginalReply) -> Outcome:
         """The rest of an answer the API gave at once: its first part is already the reply."""
         parts = [
             Message(content=part, ephemeral=job.ephemeral, allowed_mentions=job.mentions)
             for part in job.parts
         ]
-        return await self._follow_up(reply, parts, delivered=0, ephemeral=job.ephemeral)
-
-    async def _deliver(self, reply: OriginalReply, message: Message) -> Outcome:
-        try:
-            await reply.edit(message)
-        except (ServerError, RateLimitedError) as exc:
-            log.warning("final_edit_retry", status=exc.status, code=exc.code)
-            return Outcome.RETRY
-        except DiscordHTTPError as exc:
-            # 4xx: the message is gone or the bot may not post here; a retry cannot help.
-            log.error("final_edit_refused", status=exc.status, code=exc.code, reason=exc.message)
-            return Outcome.FAILED
-        except ReplyUnreachable:
-            return Outcome.FAILED
-        return Outcome.COMPLETED
-
-    async def _tell_failure(self, reply: OriginalReply, text: str) -> Outcome:
-        """Say it failed: in the reply, or, when the job was to update a component's
-        message (which other people may see and use), privately, leaving it as it was."""
-        if not reply.updates_message:
-            outcome = await self._deliver(reply, Message(content=text))
-            return Outcome.RETRY if outcome is Outcome.RETRY else Outcome.FAILED
-        try:
-            await reply.followup(Message(content=text, ephemeral=True))
-        except (ServerError, RateLimitedError):
-            return Outcome.RETRY
-        except (DiscordHTTPError, ReplyUnreachable) as exc:
-            log.error("failure_not_told", reason=str(exc))
-        return Outcome.FAILED
+        return await follow_up(reply, parts, delivered=0, ephemeral=job.ephemeral)
 
 
 def _subjects(job: Job) -> dict[str, str | None]:
     return {"user_id": job.interaction.user_id, "guild_id": job.interaction.guild_id}
-
-
-def _passing(exc: Exception) -> bool:
-    """A follow-up refusal that may pass: Discord busy, or (404) not yet done with the
-    answer the follow-up belongs to."""
-    if isinstance(exc, ServerError | RateLimitedError):
-        return True
-    return isinstance(exc, DiscordHTTPError) and exc.status == NOT_FOUND

@@ -132,12 +132,17 @@ async def test_failed_heartbeats_never_run_the_job_twice(
 async def test_a_failed_delete_brings_the_job_back_and_it_is_not_run_again(
     test_api, env, discord, sqs, queues, aws_faults
 ):
-    aws_faults.fail("DeleteMessage", "error", times=3)
+    # The delete's three attempts back off for up to 3 s, longer than the 2 s visibility
+    # timeout: the message may come back (and its copy try to delete) while they go on. Six
+    # failures fail the first delete whatever the interleaving.
+    aws_faults.fail("DeleteMessage", "error", times=6)
     edits, logs = await run_through_faults(test_api, env, discord, sqs, queues)
     assert edits == [DONE]
     assert "delete_failed" in events(logs)
     # It came back after the visibility timeout; the ledger knew it had run.
-    assert outcomes(logs) == ["completed", "duplicate"]
+    first, *again = outcomes(logs)
+    assert first == "completed"
+    assert again and set(again) == {"duplicate"}
 
 
 async def test_a_failed_hide_after_a_passing_failure_still_runs_the_job_again(
