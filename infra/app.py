@@ -1,12 +1,16 @@
 """``python -m infra.app`` (what ``cdk synth`` / ``cdk deploy`` run): the only place with
-values for an environment. Pick one with ``-c stage=prod``; the application id comes from
-``-c application_id=...`` or DISCORD_APPLICATION_ID. Also: ``-c certificate_arn=...
+values for an environment. Pick one with ``-c stage=prod``; the application id and public
+key come from ``-c application_id=... -c public_key=...`` or DISCORD_APPLICATION_ID and
+DISCORD_PUBLIC_KEY (required for prod; a dev synth without them uses placeholders, which
+Discord's requests never verify against, and says so). Also: ``-c certificate_arn=...
 -c domain_name=...`` (HTTPS; required for prod), ``-c alarm_email=...`` (who alarms reach),
 ``-c nat_gateways=N``, ``-c max_receives=N`` (redrive count)."""
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
@@ -20,6 +24,12 @@ STAGES = {
     # At least two API tasks (one per AZ), a worker always up.
     "prod": {"api_tasks": 2, "worker_min_tasks": 1, "worker_max_tasks": 10},
 }
+
+
+SNOWFLAKE = re.compile(r"[0-9]{17,20}")
+PUBLIC_KEY = re.compile(r"[0-9a-f]{64}")
+PLACEHOLDER_ID = "100000000000000001"
+PLACEHOLDER_KEY = "0" * 64
 
 
 class SettingsError(ValueError):
@@ -40,13 +50,27 @@ def build(app: cdk.App) -> BotStack:
             "-c domain_name=bot.example.com (an ACM certificate for that name, in the "
             "stack's region)"
         )
-    application_id = (
-        app.node.try_get_context("application_id")
-        or os.environ.get("DISCORD_APPLICATION_ID")
-        or "000000000000000000"
+    application_id = str(
+        app.node.try_get_context("application_id") or os.environ.get("DISCORD_APPLICATION_ID", "")
     )
+    public_key = str(
+        app.node.try_get_context("public_key") or os.environ.get("DISCORD_PUBLIC_KEY", "")
+    )
+    if not (application_id or public_key) and stage != "prod":
+        application_id, public_key = PLACEHOLDER_ID, PLACEHOLDER_KEY
+        print(
+            f"note: {stage} synthesized with a placeholder application id and public key: pass "
+            "-c application_id=... -c public_key=... to deploy one Discord can use",
+            file=sys.stderr,
+        )
+    if not SNOWFLAKE.fullmatch(application_id) or not PUBLIC_KEY.fullmatch(public_key):
+        raise SettingsError(
+            "pass your application's id and public key, from the Developer Portal's General "
+            "Information: -c application_id=123456789012345678 -c public_key=<64 hex digits>"
+        )
     settings = StackSettings(
-        application_id=str(application_id),
+        application_id=application_id,
+        public_key=public_key,
         stage=stage,
         certificate_arn=certificate_arn,
         domain_name=domain_name,

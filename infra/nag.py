@@ -99,7 +99,6 @@ def suppress(stack: BotStack) -> None:
         ],
     )
     for secret in (
-        stack.secrets.public_key,
         stack.secrets.bot_token,
         stack.secrets.custom_id_key,
         stack.secrets.job_signing_key,

@@ -2,8 +2,6 @@
 
 One secret per reader, so each role reads only what it needs:
 
-- ``public_key``: the application's public key (hex), filled by you (README, "From zero");
-  the API and the worker (which checks Discord's signature on every job) read it;
 - ``bot_token``: the bot token, filled by you; only the worker reads it;
 - ``custom_id_key``: signs components' custom_ids; generated; the API and the worker;
 - ``job_signing_key``: signs every job on the queue; generated; the API, the worker and the
@@ -25,8 +23,9 @@ class BotSecrets(Construct):
         policy = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
 
         def secret(name: str, description: str) -> secretsmanager.Secret:
-            # Random either way: the keys are used as generated; the public key and the token
-            # are placeholders until you put Discord's values in.
+            # Random either way: the keys are used as generated; the token is a placeholder
+            # until you put Discord's in (the worker starts with it, and its calls to
+            # Discord fail until then).
             made = secretsmanager.Secret(
                 self,
                 name,
@@ -38,9 +37,6 @@ class BotSecrets(Construct):
             made.apply_removal_policy(policy)
             return made
 
-        self.public_key = secret(
-            "PublicKey", "The Discord application's public key (hex): put yours here"
-        )
         self.bot_token = secret("BotToken", "The Discord bot token: put yours here")
         self.custom_id_key = secret("CustomIdKey", "Signs the bot's signed custom_ids")
         self.job_signing_key = secret("JobSigningKey", "Signs every job on the bot's queue")

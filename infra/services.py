@@ -84,7 +84,6 @@ class Api(Construct):
                 container_port=8080,
                 environment=environment,
                 secrets={
-                    "DISCORD_PUBLIC_KEY": ecs.Secret.from_secrets_manager(secrets.public_key),
                     "CUSTOM_ID_SECRET": ecs.Secret.from_secrets_manager(secrets.custom_id_key),
                     "JOB_SIGNING_KEY": ecs.Secret.from_secrets_manager(secrets.job_signing_key),
                 },
@@ -127,7 +126,6 @@ class Worker(Construct):
             image=image("worker"),
             environment=environment,
             secrets={
-                "DISCORD_PUBLIC_KEY": ecs.Secret.from_secrets_manager(secrets.public_key),
                 "DISCORD_BOT_TOKEN": ecs.Secret.from_secrets_manager(secrets.bot_token),
                 "CUSTOM_ID_SECRET": ecs.Secret.from_secrets_manager(secrets.custom_id_key),
                 "JOB_SIGNING_KEY": ecs.Secret.from_secrets_manager(secrets.job_signing_key),

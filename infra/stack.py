@@ -21,6 +21,9 @@ from infra.services import Api, Worker
 @dataclass(frozen=True, kw_only=True)
 class StackSettings:
     application_id: str
+    # The application's public key (hex): public by design (Discord shows it to anyone with
+    # the application), so a plain setting, not a secret; valid from the first deploy.
+    public_key: str
     stage: str = "dev"
     api_tasks: int = 2
     worker_min_tasks: int = 1
@@ -77,6 +80,7 @@ class BotStack(Stack):
             network=network,
             environment={
                 **common,
+                "DISCORD_PUBLIC_KEY": settings.public_key,
                 "AWS_REGION": self.region,
                 "LIMITS_TABLE": jobs.limits.table_name,
             },
@@ -104,6 +108,7 @@ class BotStack(Stack):
             network=network,
             environment={
                 **common,
+                "DISCORD_PUBLIC_KEY": settings.public_key,
                 "AWS_REGION": self.region,
                 "IDEMPOTENCY_TABLE": jobs.table.table_name,
                 "LIMITS_TABLE": jobs.limits.table_name,

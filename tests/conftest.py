@@ -25,7 +25,7 @@ from devtools.aws import JobQueues
 from devtools.awsfaults import AwsFaults
 from devtools.standin import DiscordStandIn
 from services.api.app import create_app
-from services.api.guard import server_options
+from services.api.guard import LIMITS, GuardLimits, server_options
 from services.core.bot import Router
 from services.core.bot.routes import Defer
 from services.core.config import ApiSettings, WorkerSettings
@@ -227,7 +227,11 @@ class Api:
 
 @asynccontextmanager
 async def serve_api(
-    settings: ApiSettings, key: SigningKey, *, router: Router | None = None
+    settings: ApiSettings,
+    key: SigningKey,
+    *,
+    router: Router | None = None,
+    guard: GuardLimits = LIMITS,
 ) -> AsyncIterator[Api]:
     """Our Starlette app on a real uvicorn socket, in this event loop."""
     port = aws.free_port()
@@ -238,7 +242,7 @@ async def serve_api(
         log_config=None,
         access_log=False,
         lifespan="on",
-        **server_options(),
+        **server_options(guard),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -158,7 +158,12 @@ def create_app(
                 max_attempts=2,
             ) as sqs,
             Deadlines(INSTANT_COMMAND_BUDGET) as deadlines,
-            open_limits(settings.limits, settings.aws, timeout=LIMITS_TIMEOUT) as limits,
+            # One attempt per call: the check has half a second (LIMITS_TIMEOUT, which
+            # decides; the client's own timeouts only bound a call), and botocore's backoff
+            # before a retry (up to 1 s) would spend it all; a throttled table lets it run.
+            open_limits(
+                settings.limits, settings.aws, timeout=2 * LIMITS_TIMEOUT, max_attempts=1
+            ) as limits,
         ):
             queue = JobQueue(
                 codec=JobCodec(key=settings.jobs.key_bytes),

@@ -352,13 +352,14 @@ class InteractionHandler:
         if self._limits is None:
             return False
         try:
-            async with asyncio.timeout(LIMITS_TIMEOUT):
-                refused = await self._limits.take(
-                    interaction.id, user_id=interaction.user_id, guild_id=interaction.guild_id
-                )
-        except (LimitsUnavailable, TimeoutError) as exc:
-            reason = exc.reason if isinstance(exc, LimitsUnavailable) else "timed out"
-            fields["limits"] = f"unchecked: {reason}"
+            refused = await self._limits.take(
+                interaction.id,
+                user_id=interaction.user_id,
+                guild_id=interaction.guild_id,
+                timeout=LIMITS_TIMEOUT,
+            )
+        except LimitsUnavailable as exc:
+            fields["limits"] = f"unchecked: {exc.reason}"
             return False
         if refused is not None:
             fields.update(outcome=Outcome.LIMITED, reason=refused.reason)

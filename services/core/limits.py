@@ -20,6 +20,7 @@ a job still waiting in the queue or retrying keeps it.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -40,8 +41,11 @@ log = structlog.get_logger("core.limits")
 LEASE_SECONDS: Final = 15 * 60
 RENEW_EVERY: Final = LEASE_SECONDS / 3
 KEEP_SECONDS: Final = 24 * 3600
-# Two API tasks writing the same item at once: the loser reads again.
-ATTEMPTS: Final = 3
+# Two API tasks writing the same item at once: the loser reads again, after a short
+# jittered pause, and is refused if it keeps losing (never let through unchecked: a member
+# who sends many commands at once would otherwise pass the limits by contention alone).
+ATTEMPTS: Final = 5
+BACKOFF: Final = (0.005, 0.03)
 _CONFLICTS: Final = ("TransactionCanceledException", "ConditionalCheckFailedException")
 
 
@@ -53,6 +57,7 @@ class Subject(StrEnum):
 class Kind(StrEnum):
     RUNNING = "running"
     PER_MINUTE = "per_minute"
+    CONTENDED = "contended"  # too many at once to count
 
 
 _TEXTS: Final = {
@@ -64,6 +69,10 @@ _TEXTS: Final = {
     "most). Try again when one has finished.",
     (Subject.SERVER, Kind.PER_MINUTE): "This server has started too many commands in the "
     "last minute ({limit} at most). Try again in {wait} s.",
+    (Subject.USER, Kind.CONTENDED): "Too many of your commands arrived at once. "
+    "Try again in a few seconds.",
+    (Subject.SERVER, Kind.CONTENDED): "Too many commands arrived at once in this server. "
+    "Try again in a few seconds.",
 }
 
 
@@ -119,33 +128,51 @@ class JobLimits:
         return rules
 
     async def take(
-        self, job_id: str, *, user_id: str | None, guild_id: str | None
+        self, job_id: str, *, user_id: str | None, guild_id: str | None, timeout: float
     ) -> Refused | None:
-        """Take a place for the job, or say which limit it would pass. Raises
-        ``LimitsUnavailable`` when the table cannot be asked or stays contended."""
+        """Take a place for the job within ``timeout`` seconds, or say which limit it would
+        pass. Raises ``LimitsUnavailable`` when the table fails or is slow: not when it is
+        contended (other writes of the same items keep winning), which refuses the job."""
         rules = self._rules(user_id, guild_id)
         if not rules:
             return None
-        for _ in range(ATTEMPTS):
-            try:
-                items = await asyncio.gather(*(self._read(rule.key) for rule in rules))
-            except AWS_ERRORS as exc:
+        contended: Subject | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                for attempt in range(ATTEMPTS):
+                    if attempt:
+                        await asyncio.sleep(random.uniform(*BACKOFF))
+                    outcome = await self._attempt(rules, job_id)
+                    if not isinstance(outcome, Subject):
+                        return outcome
+                    contended = outcome
+        except TimeoutError:
+            if contended is None:
+                raise LimitsUnavailable("timed out") from None
+        assert contended is not None
+        return Refused(contended, Kind.CONTENDED, limit=0)
+
+    async def _attempt(self, rules: list[_Rule], job_id: str) -> Refused | Subject | None:
+        """One read and conditional write: taken (None), refused, or the subject whose item
+        another task wrote first."""
+        try:
+            items = await asyncio.gather(*(self._read(rule.key) for rule in rules))
+        except AWS_ERRORS as exc:
+            raise LimitsUnavailable(error_code(exc)) from None
+        now = int(self._clock())
+        writes = []
+        for rule, item in zip(rules, items, strict=True):
+            outcome = _next_item(rule, item, job_id, now)
+            if isinstance(outcome, Refused):
+                return outcome
+            writes.append({"Put": {"TableName": self._table, **outcome}})
+        try:
+            await self._client.transact_write_items(TransactItems=writes)
+        except AWS_ERRORS as exc:
+            if error_code(exc) not in _CONFLICTS:
                 raise LimitsUnavailable(error_code(exc)) from None
-            now = int(self._clock())
-            writes = []
-            for rule, item in zip(rules, items, strict=True):
-                outcome = _next_item(rule, item, job_id, now)
-                if isinstance(outcome, Refused):
-                    return outcome
-                writes.append({"Put": {"TableName": self._table, **outcome}})
-            try:
-                await self._client.transact_write_items(TransactItems=writes)
-            except AWS_ERRORS as exc:
-                if error_code(exc) not in _CONFLICTS:
-                    raise LimitsUnavailable(error_code(exc)) from None
-                continue  # another task wrote first: read again
-            return None
-        raise LimitsUnavailable("contended")
+            return _conflicting(exc, rules)
+        return None
 
     async def _read(self, key: str) -> dict[str, Any] | None:
         response = await self._client.get_item(
@@ -192,6 +219,15 @@ class JobLimits:
                     log.warning("limits_update_failed", subject=rule.subject, error=error_code(exc))
 
 
+def _conflicting(exc: Exception, rules: list[_Rule]) -> Subject:
+    """Whose item was written first, from the transaction's cancellation reasons."""
+    reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+    for rule, reason in zip(rules, reasons, strict=False):
+        if reason.get("Code") not in (None, "None"):
+            return rule.subject
+    return rules[0].subject
+
+
 def _next_item(
     rule: _Rule, item: dict[str, Any] | None, job_id: str, now: int
 ) -> dict[str, Any] | Refused:
@@ -226,13 +262,13 @@ def _next_item(
 
 @asynccontextmanager
 async def open_limits(
-    settings: LimitSettings, aws: AwsSettings, *, timeout: float
+    settings: LimitSettings, aws: AwsSettings, *, timeout: float, max_attempts: int
 ) -> AsyncIterator[JobLimits | None]:
     """The limits, for a service's lifetime; ``None`` without a table (no limits)."""
     if settings.table is None:
         yield None
         return
     async with aws_client(
-        "dynamodb", aws, connect_timeout=timeout, read_timeout=timeout, max_attempts=2
+        "dynamodb", aws, connect_timeout=timeout, read_timeout=timeout, max_attempts=max_attempts
     ) as client:
         yield JobLimits(client=client, table=settings.table, settings=settings)

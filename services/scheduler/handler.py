@@ -106,9 +106,11 @@ def task_job_id(parsed: ScheduledTask) -> str:
     return f"task:{parsed.name}:{event_id or uuid.uuid4()}"
 
 
-# The job signing key, read once per Lambda container from Secrets Manager when configured
-# that way (so it never sits in the function's configuration); by secret, should it change.
-_job_keys: dict[str, bytes] = {}
+# The job signing key, read from Secrets Manager when configured that way (so it never sits
+# in the function's configuration), and kept by secret for a few minutes: a warm container
+# signs with a rotated key soon after the rotation, not for its whole life.
+KEY_TTL: Final = 300.0
+_job_keys: dict[str, tuple[bytes, float]] = {}
 
 
 async def job_key(settings: SchedulerSettings) -> bytes:
@@ -117,16 +119,19 @@ async def job_key(settings: SchedulerSettings) -> bytes:
     arn = settings.jobs.secret_arn
     if arn is None:
         raise DeliveryFailed({"jobs queue": "no JOB_SIGNING_KEY to sign the job with"})
-    if arn not in _job_keys:
-        async with aws_client(
-            "secretsmanager", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
-        ) as secrets:
-            try:
-                answer = await secrets.get_secret_value(SecretId=arn)
-            except AWS_ERRORS as exc:
-                raise DeliveryFailed({"job signing key": error_code(exc)}) from None
-        _job_keys[arn] = str(answer["SecretString"]).encode()
-    return _job_keys[arn]
+    cached = _job_keys.get(arn)
+    if cached is not None and time.monotonic() - cached[1] < KEY_TTL:
+        return cached[0]
+    async with aws_client(
+        "secretsmanager", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
+    ) as secrets:
+        try:
+            answer = await secrets.get_secret_value(SecretId=arn)
+        except AWS_ERRORS as exc:
+            raise DeliveryFailed({"job signing key": error_code(exc)}) from None
+    key = str(answer["SecretString"]).encode()
+    _job_keys[arn] = (key, time.monotonic())
+    return key
 
 
 async def hand_to_worker(parsed: ScheduledTask, settings: SchedulerSettings) -> str:

@@ -85,7 +85,7 @@ async def serve(
             max_attempts=3,
         ) as sqs,
         open_ledger(settings) as ledger,
-        open_limits(settings.limits, settings.aws, timeout=5) as limits,
+        open_limits(settings.limits, settings.aws, timeout=5, max_attempts=3) as limits,
         aws_client("ssm", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3) as ssm,
         aws_client(
             "events", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3

@@ -83,15 +83,18 @@ def _preview(body: str) -> str:
     fields anywhere (also inside the Discord body a job carries), and token-shaped text."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f"(not JSON, {len(body)} characters)"
     if isinstance(data, dict) and isinstance(data.get("discord"), dict):
         inner = data["discord"].get("body")
         try:
             data["discord"]["body"] = redact_keys(json.loads(inner)) if inner else inner
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             data["discord"]["body"] = REDACTED
-    return scrub_text(json.dumps(redact_keys(data)))[:300]
+    try:
+        return scrub_text(json.dumps(redact_keys(data)))[:300]
+    except RecursionError:
+        return f"(JSON nested too deep to show, {len(body)} characters)"
 
 
 def describe(message: Mapping[str, Any], codec: JobCodec) -> dict[str, Any]:
@@ -126,18 +129,30 @@ async def list_parked(sqs: Any, dlq: str, codec: JobCodec) -> list[dict[str, Any
     return [describe(m, codec) for m in messages]
 
 
-async def redrive(sqs: Any, dlq: str, queue_url: str, only: str | None = None) -> int:
+async def redrive(
+    sqs: Any, dlq: str, queue_url: str, codec: JobCodec, only: str | None = None
+) -> tuple[int, int]:
+    """Move parked jobs back to the jobs queue: all, or the one ``only`` names. A message
+    the worker would refuse again (not a job, forged, altered) stays parked: moving it
+    would only park it again. How many moved, and how many invalid ones stayed."""
     messages = await _peek_all(sqs, dlq)
     kept = []
+    invalid = 0
     for message in messages:
         if only is not None and message["MessageId"] != only:
+            kept.append(message)
+            continue
+        try:
+            codec.decode(message.get("Body", ""))
+        except JobFormatError:
+            invalid += 1
             kept.append(message)
             continue
         # Sent before it is deleted: a crash in between leaves a copy, never a loss.
         await sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
         await sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
     await _show(sqs, dlq, kept)
-    return len(messages) - len(kept)
+    return len(messages) - len(kept), invalid
 
 
 async def run(args: argparse.Namespace, settings: WorkerSettings) -> int:
@@ -150,8 +165,14 @@ async def run(args: argparse.Namespace, settings: WorkerSettings) -> int:
                 print(json.dumps(row))
             print(f"{len(rows)} parked message(s) in {dlq}", file=sys.stderr)
             return 0
-        moved = await redrive(sqs, dlq, aws.jobs_queue_url, args.id)
+        moved, invalid = await redrive(sqs, dlq, aws.jobs_queue_url, job_reader(settings), args.id)
         print(f"moved {moved} message(s) back to {aws.jobs_queue_url}", file=sys.stderr)
+        if invalid:
+            print(
+                f"kept {invalid} invalid message(s) parked (`list` says why); "
+                "delete them from the dead-letter queue once looked at",
+                file=sys.stderr,
+            )
         return 0 if moved or args.id is None else 1
 
 

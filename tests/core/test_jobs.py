@@ -219,3 +219,17 @@ def test_well_signed_nonsense_is_still_refused(envelope, reason):
     for text in ("not json", "[1]"):
         with pytest.raises(JobFormatError):
             READER.decode(text)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("[" * 50_000, "not JSON"),  # deeper than the JSON reader goes
+        ('{"v": 2, "mac": "é"}', "MAC"),  # a MAC no hex digest is
+        ('{"v": 2, "mac": "\\ud800"}', "MAC"),
+        ('{"v": 2, "mac": null}', "MAC"),
+    ],
+)
+def test_whatever_a_queue_message_holds_it_is_refused_not_a_crash(body, reason):
+    with pytest.raises(JobFormatError, match=reason):
+        READER.decode(body)

@@ -51,7 +51,7 @@ def item(moto: str, table: str, key: str) -> dict[str, Any] | None:
 
 
 async def take(limits: JobLimits, job: str, user: str = "1", guild: str | None = "9") -> Any:
-    return await limits.take(job, user_id=user, guild_id=guild)
+    return await limits.take(job, user_id=user, guild_id=guild, timeout=5)
 
 
 async def test_a_user_runs_three_long_jobs_at_most_and_a_place_frees_when_one_ends(
@@ -116,19 +116,33 @@ async def test_two_api_tasks_never_both_take_the_last_place(moto, limits_table):
         limits_at(moto, limits_table, clock, user_running=1) as first,
         limits_at(moto, limits_table, clock, user_running=1) as second,
     ):
-
-        async def attempt(limits: JobLimits, job: str) -> str:
-            try:
-                return "taken" if await take(limits, job) is None else "refused"
-            except LimitsUnavailable as exc:
-                return exc.reason
-
         results = await asyncio.gather(
-            *(attempt(first if n % 2 else second, f"job{n}") for n in range(12))
+            *(take(first if n % 2 else second, f"job{n}") for n in range(12))
         )
-    assert results.count("taken") == 1
-    assert set(results) <= {"taken", "refused", "contended"}
+    assert results.count(None) == 1
     assert len(item(moto, limits_table, "user:1")["running"]["M"]) == 1
+
+
+async def test_many_commands_at_once_never_pass_the_limit_by_contention(moto, limits_table):
+    # One member sends 16 long commands at once, through two API tasks: every one is either
+    # counted or refused; none runs unchecked because the writes kept colliding.
+    clock = Clock()
+    async with (
+        limits_at(moto, limits_table, clock) as first,
+        limits_at(moto, limits_table, clock) as second,
+    ):
+        results = await asyncio.gather(
+            *(take(first if n % 2 else second, f"job{n}") for n in range(16))
+        )
+    taken = [r for r in results if r is None]
+    refused = {r.kind for r in results if r is not None}
+    assert 1 <= len(taken) <= 3
+    assert refused <= {Kind.RUNNING, Kind.CONTENDED}
+    assert len(item(moto, limits_table, "user:1")["running"]["M"]) == len(taken)
+    contended = Refused(Subject.USER, Kind.CONTENDED, 0)
+    assert (
+        contended.text == "Too many of your commands arrived at once. Try again in a few seconds."
+    )
 
 
 async def test_renew_and_give_back_of_an_unknown_place_create_nothing(moto, limits_table):

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.app import SettingsError, build
 
+IDS = {"application_id": "100000000000000001", "public_key": "ab" * 32}
 CERT = "arn:aws:acm:us-east-1:111111111111:certificate/abc"
 
 
@@ -30,7 +31,7 @@ def synthesized():
             },
         ),
     ):
-        app = cdk.App(context={**context, "application_id": "100000000000000001"})
+        app = cdk.App(context={**context, **IDS})
         stack = build(app)
         out[stage] = (Template.from_stack(stack), Annotations.from_stack(stack))
     return out
@@ -128,9 +129,26 @@ def test_api_behind_https_with_healthz_and_two_tasks_in_production(prod, dev):
 
 
 def test_prod_without_a_certificate_says_what_to_pass():
-    app = cdk.App(context={"stage": "prod", "application_id": "100000000000000001"})
+    app = cdk.App(context={"stage": "prod", **IDS})
     with pytest.raises(SettingsError, match=r"-c certificate_arn=.* -c domain_name="):
         build(app)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {},  # nothing: a prod stack would never verify a request
+        {"application_id": "100000000000000001"},
+        {**IDS, "public_key": "AB" * 32},  # not as the Developer Portal shows it
+        {**IDS, "application_id": "my-bot"},
+    ],
+)
+def test_ids_that_cannot_work_stop_the_synth_saying_what_to_pass(given, monkeypatch):
+    monkeypatch.delenv("DISCORD_APPLICATION_ID", raising=False)
+    monkeypatch.delenv("DISCORD_PUBLIC_KEY", raising=False)
+    context = {"stage": "prod", "certificate_arn": CERT, "domain_name": "bot.example.org"}
+    with pytest.raises(SettingsError, match=r"-c application_id=\S+ -c public_key="):
+        build(cdk.App(context={**context, **given}))
 
 
 def test_images_and_functions_are_arm64(prod):
@@ -161,20 +179,23 @@ def test_worker_stops_gracefully_and_scales_on_backlog_to_zero_in_dev(prod, dev)
     assert any(p["Properties"]["PolicyType"] == "StepScaling" for p in policies.values())
 
 
-SECRETS = {"DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN", "CUSTOM_ID_SECRET", "JOB_SIGNING_KEY"}
+SECRETS = {"DISCORD_BOT_TOKEN", "CUSTOM_ID_SECRET", "JOB_SIGNING_KEY"}
 
 
 def test_secrets_are_never_plain_environment_values(prod):
     given = []
     for definition in prod.find_resources("AWS::ECS::TaskDefinition").values():
         for container in definition["Properties"]["ContainerDefinitions"]:
-            names = {e["Name"] for e in container.get("Environment", [])}
-            assert not names & SECRETS
+            environment = {e["Name"]: e.get("Value") for e in container.get("Environment", [])}
+            assert not environment.keys() & SECRETS
+            # Public by design, and valid from the first deploy (a placeholder would stop
+            # both services from starting, and the deploy would roll back).
+            assert environment["DISCORD_PUBLIC_KEY"] == IDS["public_key"]
             given.append(sorted(s["Name"] for s in container.get("Secrets", [])))
-    # Both check signatures and sign; only the worker has the bot token.
+    # Both sign custom_ids and jobs; only the worker has the bot token.
     assert sorted(given) == [
-        ["CUSTOM_ID_SECRET", "DISCORD_BOT_TOKEN", "DISCORD_PUBLIC_KEY", "JOB_SIGNING_KEY"],
-        ["CUSTOM_ID_SECRET", "DISCORD_PUBLIC_KEY", "JOB_SIGNING_KEY"],
+        ["CUSTOM_ID_SECRET", "DISCORD_BOT_TOKEN", "JOB_SIGNING_KEY"],
+        ["CUSTOM_ID_SECRET", "JOB_SIGNING_KEY"],
     ]
 
 
@@ -189,7 +210,7 @@ def _secret_reads(template, role_fragment: str) -> set[str]:
 
 def test_each_role_reads_only_the_secrets_it_needs_and_prod_keeps_them(prod, dev):
     secrets = prod.find_resources("AWS::SecretsManager::Secret")
-    assert len(secrets) == 4
+    assert len(secrets) == 3
     ids = {name.rstrip("0123456789ABCDEF"): name for name in secrets}
     token = ids["SecretsBotToken"]
     assert token not in _secret_reads(prod, "ApiServiceTaskDefExecutionRole")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from services.commands.daily_reminder import DEFAULT_TEXT
 from services.core.aws import aws_client
 from services.core.config import SchedulerSettings
 from services.core.env import Secret
-from services.core.errors import ConfigStoreError, DeliveryFailed, UnknownTask
+from services.core.errors import ConfigStoreError, DeliveryFailed, JobFormatError, UnknownTask
 from services.core.events import EventBus
 from services.core.servers import ServerConfig
 from services.scheduler.errors import MalformedEvent
@@ -344,3 +345,41 @@ async def test_the_job_key_from_secrets_manager_is_read_once_and_its_failure_rep
     sqs = client("sqs", moto)
     body = sqs.receive_message(QueueUrl=queues.url)["Messages"][0]["Body"]
     assert JobCodec(key=key.encode()).decode(body).task == "big-report"
+
+
+async def test_a_rotated_job_key_is_used_once_the_kept_one_is_old(
+    moto, queues, discord, settings, monkeypatch
+):
+    from services.core.config import JobSigning
+    from services.core.jobs import JobCodec
+    from services.core.tasks import TaskContext, TaskRegistry
+    from services.scheduler import handler
+
+    long_tasks = TaskRegistry()
+
+    @long_tasks.task(description="Too long for a Lambda", long=True)
+    async def big_report(ctx: TaskContext) -> None:
+        return None
+
+    secrets = client("secretsmanager", moto)
+    old, new = (f"job signing key {n} {uuid.uuid4().hex}" for n in ("old", "new"))
+    arn = secrets.create_secret(Name=f"job-key-{uuid.uuid4().hex[:8]}", SecretString=old)["ARN"]
+    configured = replace(settings, jobs=JobSigning(key=None, secret_arn=arn))
+    event = {"type": "scheduled_task", "task": "big-report", "id": "evt-11"}
+    sqs = client("sqs", moto)
+
+    async def signed_with() -> str:
+        await dispatch(event, configured, tasks=long_tasks)
+        body = sqs.receive_message(QueueUrl=queues.url, VisibilityTimeout=60)["Messages"][0]
+        sqs.delete_message(QueueUrl=queues.url, ReceiptHandle=body["ReceiptHandle"])
+        for key in (old, new):
+            with contextlib.suppress(JobFormatError):
+                JobCodec(key=key.encode()).decode(body["Body"])
+                return key
+        raise AssertionError("signed with neither key")
+
+    assert await signed_with() == old
+    secrets.put_secret_value(SecretId=arn, SecretString=new)
+    assert await signed_with() == old  # kept a while: one read per container, not per task
+    monkeypatch.setattr(handler, "KEY_TTL", 0.0)  # ...until the kept key is old
+    assert await signed_with() == new

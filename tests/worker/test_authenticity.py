@@ -58,7 +58,9 @@ async def test_forged_and_altered_jobs_are_parked_and_never_run(moto, queues, di
     forged_task = JobCodec(key=b"a key the attacker chose, long enough!").encode(
         TaskJob("t", "daily-reminder", 1.0, {})
     )
-    bodies = [raised, json.dumps(rerouted), unsigned_v1, forged_task]
+    # And bodies chosen to break a reader rather than fool it.
+    hostile = ["[" * 50_000, '{"v": 2, "mac": "é"}']
+    bodies = [raised, json.dumps(rerouted), unsigned_v1, forged_task, *hostile]
     for body in bodies:
         sqs.send_message(QueueUrl=queues.url, MessageBody=body)
     env = base_env(moto, queues, discord.url, SSM_PREFIX="/forged-test")
@@ -73,6 +75,8 @@ async def test_forged_and_altered_jobs_are_parked_and_never_run(moto, queues, di
     assert any("not signed by Discord" in r for r in reasons)
     assert any("MAC" in r for r in reasons)
     assert any("version-1" in r for r in reasons)
+    assert any("not JSON" in r for r in reasons)
+    assert not [e for e in logs if e["event"] == "process_crashed"]
     # ...and nothing reached Discord, nor the server's configuration.
     assert discord.requests == []
     ssm = aws.client("ssm", moto)

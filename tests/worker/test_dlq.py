@@ -36,17 +36,30 @@ def test_list_shows_parked_jobs_without_tokens_and_redrive_moves_them_back(
     # listing leaves them where they were
     assert queue_depth(sqs, queues.dlq_url) == 2
 
-    one = dlq(env, "redrive", "--id", rows[0]["message_id"])
+    one = dlq(env, "redrive", "--id", by_validity[True]["message_id"])
     assert one.returncode == 0, one.stderr
     assert (queue_depth(sqs, queues.url), queue_depth(sqs, queues.dlq_url)) == (1, 1)
+    moved = sqs.receive_message(QueueUrl=queues.url)["Messages"][0]["Body"]
+    assert json.loads(moved)["id"] == payload["id"]
+    # What the worker would refuse again stays parked, and the operator hears so.
     rest = dlq(env, "redrive")
     assert rest.returncode == 0
-    assert (queue_depth(sqs, queues.url), queue_depth(sqs, queues.dlq_url)) == (2, 0)
-    bodies = [
-        m["Body"]
-        for m in sqs.receive_message(QueueUrl=queues.url, MaxNumberOfMessages=10)["Messages"]
+    assert "kept 1 invalid message(s) parked" in rest.stderr
+    assert queue_depth(sqs, queues.dlq_url) == 1
+    parked = sqs.receive_message(QueueUrl=queues.dlq_url)["Messages"][0]["Body"]
+    assert parked == junk
+
+
+def test_list_shows_messages_built_to_break_a_reader(moto, queues, discord, sqs):
+    for body in ("[" * 50_000, '{"v": 2, "mac": "é"}'):
+        sqs.send_message(QueueUrl=queues.dlq_url, MessageBody=body)
+    listed = dlq(base_env(moto, queues, discord.url), "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert sorted(row["reason"] for row in rows) == [
+        "body is not JSON",
+        "forged or altered: its MAC does not match",
     ]
-    assert junk in bodies
 
 
 def test_without_a_redrive_policy_it_says_so(moto, discord):
