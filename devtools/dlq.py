@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no local AWS at {endpoint}: start the bot with `make run` first", file=sys.stderr)
         return 2
     identity = dev_identity()
+    # The AWS clients take their credentials from this process's environment.
+    os.environ.update(aws.LOCAL_CREDENTIALS)
     env = aws.process_env(
         endpoint,
         JOBS_QUEUE_URL=aws.client("sqs", endpoint).get_queue_url(QueueName=LOCAL_QUEUE)["QueueUrl"],

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from services.core.aws import AWS_ERRORS, error_code
 from services.core.config import WorkerSettings
 from services.core.errors import ConfigError, JobFormatError
 from services.core.jobs import JobCodec, TaskJob
@@ -191,6 +192,9 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except AWS_ERRORS as exc:
+        print(f"AWS refused or could not be reached: {error_code(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
