@@ -8,6 +8,8 @@ operation name, e.g. ``PutItem``, ``ReceiveMessage``, ``GetParameter``, ``PutEve
     error         500 ``InternalFailure``
     timeout       no answer for ``delay`` seconds (longer than the client waits)
     drop          the connection closed with no answer
+    slow          forwarded after ``delay`` seconds, and answered: a call that takes its time
+                  (what lets another call land in between, for the tests of races)
     lost          forwarded and done by moto, then the connection closed: the call happened
                   but the client never hears of it (a lost SendMessage answer is a duplicate)
     condition     400 ``ConditionalCheckFailedException`` without asking moto (DynamoDB)
@@ -36,7 +38,7 @@ from typing import Any, Final, Self
 import aiohttp
 from aiohttp import web
 
-KINDS: Final = frozenset({"throttle", "error", "timeout", "drop", "lost", "condition"})
+KINDS: Final = frozenset({"throttle", "error", "timeout", "drop", "lost", "condition", "slow"})
 # What any call may meet; a timeout would only slow a soak down, and a conditional
 # failure belongs to conditional writes only.
 CHAOS_KINDS: Final = ("throttle", "error", "drop", "lost")
@@ -146,6 +148,9 @@ class AwsFaults:
         operation = operation_of(request, body)
         self.calls[operation] += 1
         fault = self._take(operation)
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+            fault = None
         if fault is not None and fault.kind != "lost":
             return await self._inject(request, fault, operation)
         assert self._session is not None

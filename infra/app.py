@@ -50,12 +50,8 @@ def build(app: cdk.App) -> BotStack:
             "-c domain_name=bot.example.com (an ACM certificate for that name, in the "
             "stack's region)"
         )
-    application_id = str(
-        app.node.try_get_context("application_id") or os.environ.get("DISCORD_APPLICATION_ID", "")
-    )
-    public_key = str(
-        app.node.try_get_context("public_key") or os.environ.get("DISCORD_PUBLIC_KEY", "")
-    )
+    application_id = _text(app, "application_id", "DISCORD_APPLICATION_ID")
+    public_key = _text(app, "public_key", "DISCORD_PUBLIC_KEY")
     if not (application_id or public_key) and stage != "prod":
         application_id, public_key = PLACEHOLDER_ID, PLACEHOLDER_KEY
         print(
@@ -63,10 +59,19 @@ def build(app: cdk.App) -> BotStack:
             "-c application_id=... -c public_key=... to deploy one Discord can use",
             file=sys.stderr,
         )
-    if not SNOWFLAKE.fullmatch(application_id) or not PUBLIC_KEY.fullmatch(public_key):
+    wrong = [
+        name
+        for name, value, pattern in (
+            ("application_id", application_id, SNOWFLAKE),
+            ("public_key", public_key, PUBLIC_KEY),
+        )
+        if not pattern.fullmatch(value)
+    ]
+    if wrong:
         raise SettingsError(
-            "pass your application's id and public key, from the Developer Portal's General "
-            "Information: -c application_id=123456789012345678 -c public_key=<64 hex digits>"
+            f"{' and '.join(wrong)}: pass your application's id and public key, from the "
+            "Developer Portal's General Information: -c application_id=123456789012345678 "
+            "-c public_key=<64 hex digits>"
         )
     settings = StackSettings(
         application_id=application_id,
@@ -95,12 +100,28 @@ def build(app: cdk.App) -> BotStack:
     return stack
 
 
-def main() -> None:
+def _text(app: cdk.App, key: str, variable: str) -> str:
+    """A context value or, without one, an environment variable. Ids must come as text: a
+    number in JSON context (an unquoted value in cdk.json) has already lost digits."""
+    value = app.node.try_get_context(key)
+    if value is None:
+        return os.environ.get(variable, "")
+    if not isinstance(value, str):
+        raise SettingsError(f"{key}: give it as text (quoted in cdk.json), not {value!r}")
+    return value
+
+
+def main() -> int:
     # `cdk synth` sets CDK_OUTDIR; run directly (`make synth`), write to cdk.out/ too.
     app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
-    build(app)
+    try:
+        build(app)
+    except SettingsError as exc:
+        print(f"settings error: {exc}", file=sys.stderr)
+        return 2
     app.synth()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

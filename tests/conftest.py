@@ -201,6 +201,7 @@ class Api:
     url: str
     key: SigningKey
     session: aiohttp.ClientSession
+    server: uvicorn.Server | None = None
 
     async def post(
         self,
@@ -253,7 +254,7 @@ async def serve_api(
             await asyncio.sleep(0.01)
     try:
         async with aiohttp.ClientSession() as session:
-            yield Api(f"http://127.0.0.1:{port}", key, session)
+            yield Api(f"http://127.0.0.1:{port}", key, session, server)
     finally:
         server.should_exit = True
         await task

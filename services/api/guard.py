@@ -39,6 +39,8 @@ from uvicorn.server import ServerState
 # request_read + SWEEP seconds.
 SWEEP: Final = 1.0
 LOAD_BALANCER_IDLE: Final = 60
+# Seconds a closed connection may take to send what it still holds before it is cut.
+CLOSE_GRACE: Final = 2.0
 _TIMEOUT_RESPONSE: Final = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
     b"content-length: 29\r\nconnection: close\r\n\r\n"
@@ -121,7 +123,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _idle(self) -> None:
         if not self.transport.is_closing():
-            self.transport.close()
+            self._close()
 
     def _too_slow(self) -> None:
         """A request not in in time: 408, unless another response is still being written
@@ -130,7 +132,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._answered or not self.cycle.response_started:
             self.transport.write(_TIMEOUT_RESPONSE)
+        self._close()
+
+    def _close(self) -> None:
+        """Close once what is written is sent; a client that reads nothing never lets that
+        happen, so after CLOSE_GRACE the connection is cut, unsent bytes and all."""
         self.transport.close()
+        self._deadline = self.loop.time() + CLOSE_GRACE
+        self._on_deadline = self.transport.abort
 
 
 class _Sweeper:

@@ -177,6 +177,8 @@ class TaskJob:
 AnyJob = Job | FollowupsJob | TaskJob
 # Checks Discord's signature on a job's interaction; raises ``JobFormatError`` if it fails.
 DiscordCheck = Callable[[SignedBody], None]
+# The year 3000, in epoch seconds: later than any job, earlier than any float overflow.
+MAX_EPOCH: Final = 32_503_680_000
 
 
 def _canonical(envelope: dict[str, Any]) -> bytes:
@@ -221,7 +223,7 @@ class JobCodec:
             return self._decode(body, refuse)
         except JobFormatError:
             raise
-        except (ValueError, TypeError, LookupError, RecursionError) as exc:
+        except (ValueError, TypeError, LookupError, RecursionError, ArithmeticError) as exc:
             # A shape no check above foresaw: refused all the same, never a crash.
             raise refuse(f"not a job ({type(exc).__name__})") from None
 
@@ -310,6 +312,10 @@ def _received_at(data: dict[str, Any], refuse: Callable[[str], JobFormatError]) 
     received_at = data.get("received_at")
     if not isinstance(received_at, int | float) or isinstance(received_at, bool):
         raise refuse("received_at is not a number")
+    # Epoch seconds: finite and within the years a job can be from (NaN, 1e400 and
+    # 400-digit integers are all JSON a sender can write).
+    if not 0 <= received_at < MAX_EPOCH:
+        raise refuse("received_at is not a time")
     return float(received_at)
 
 

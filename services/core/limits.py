@@ -208,11 +208,13 @@ class JobLimits:
                 await self._client.update_item(
                     TableName=self._table,
                     Key={"id": {"S": rule.key}},
-                    UpdateExpression=expression,
+                    # A new version too: a take that read the item before this write must
+                    # read it again, or its put would bring a freed place back.
+                    UpdateExpression=f"{expression} ADD version :one",
                     # Never creates an item: one that lapsed has nothing to hold or free.
                     ConditionExpression="attribute_exists(running)",
                     ExpressionAttributeNames={"#job": job_id},
-                    **({"ExpressionAttributeValues": values} if values else {}),
+                    ExpressionAttributeValues={":one": {"N": "1"}, **(values or {})},
                 )
             except AWS_ERRORS as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":

@@ -9,7 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 from devtools import interactions
-from services.api.guard import REQUEST_READ, SWEEP, GuardLimits
+from services.api.guard import CLOSE_GRACE, REQUEST_READ, SWEEP, GuardLimits
 from tests.conftest import APPLICATION_ID, api_settings, base_env, serve_api
 
 HEADERS = b"POST /interactions HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
@@ -162,3 +162,21 @@ async def _eof_soon(reader: asyncio.StreamReader) -> bool:
             return await reader.read(1) == b""
     except TimeoutError:
         return False
+
+
+async def test_a_client_that_never_reads_its_answers_is_cut_off(moto, queues, discord, signing_key):
+    # Requests pipelined by the megabyte and no answer ever read: the server's buffer fills,
+    # and a close that waits for it to drain would wait forever.
+    limits = GuardLimits(request_read=2, idle=2)
+    settings = api_settings(base_env(moto, queues, discord.url), signing_key)
+    async with serve_api(settings, signing_key, guard=limits) as api:
+        assert api.server is not None
+        connections = api.server.server_state.connections
+        _, writer = await _open(api.url)
+        writer.write(HEALTH * 50_000)
+        async with asyncio.timeout(limits.request_read + limits.idle + CLOSE_GRACE + MARGIN + 2):
+            while not connections:
+                await asyncio.sleep(0.05)
+            while connections:
+                await asyncio.sleep(0.1)
+        writer.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 
 import pytest
@@ -209,6 +210,10 @@ def test_malformed_envelopes_are_refused_with_a_reason(change, reason):
         ({"kind": "task", "id": "", "task": "x", "detail": {}, "received_at": 1}, "without id"),
         ({"kind": "task", "id": "i", "task": "x", "detail": [], "received_at": 1}, "detail"),
         ({"kind": "task", "id": "i", "task": "x", "detail": {}, "received_at": "now"}, "number"),
+        # Numbers JSON allows that are no time (and overflow a float).
+        ({"kind": "task", "id": "i", "task": "x", "detail": {}, "received_at": 10**400}, "time"),
+        ({"kind": "task", "id": "i", "task": "x", "detail": {}, "received_at": math.nan}, "time"),
+        ({"kind": "task", "id": "i", "task": "x", "detail": {}, "received_at": -math.inf}, "time"),
     ],
 )
 def test_well_signed_nonsense_is_still_refused(envelope, reason):

@@ -167,3 +167,25 @@ async def test_a_failing_table_says_so_and_renewals_shrug(moto, limits_table, aw
         await limits.renew("a", user_id="1", guild_id="9")
         await limits.give_back("a", user_id="1", guild_id="9")
     assert aws_faults.calls["UpdateItem"] == 4
+
+
+async def test_a_place_freed_while_a_take_is_writing_stays_free(moto, limits_table, aws_faults):
+    # "a" and "b" run; a take for "c" has read the item when "a" ends and gives its place
+    # back. The take's write must not bring "a"'s place back with it.
+    clock = Clock()
+    async with (
+        limits_at(aws_faults.url, limits_table, clock) as through_proxy,
+        limits_at(moto, limits_table, clock) as direct,
+    ):
+        for job in ("a", "b"):
+            assert await take(direct, job) is None
+        aws_faults.fail("TransactWriteItems", "slow", delay=1.0)
+        taking = asyncio.create_task(take(through_proxy, "c"))
+        async with asyncio.timeout(5):
+            while aws_faults.calls["TransactWriteItems"] == 0:  # read, and now writing
+                await asyncio.sleep(0.01)
+        await direct.give_back("a", user_id="1", guild_id="9")
+        assert await taking is None
+        assert await take(direct, "d") is None  # two run: a third place is free
+    running = item(moto, limits_table, "user:1")["running"]["M"]
+    assert sorted(running) == ["b", "c", "d"]
