@@ -59,7 +59,8 @@ INSTANT_COMMAND_BUDGET: Final = 2.0
 # stays this far inside Discord's 3 s.
 ANSWER_DEADLINE: Final = 2.7
 # Counting a long job against the limits: past this it goes ahead uncounted (a limit that
-# cannot be checked must not cost the user the command) and the enqueue still has its own.
+# cannot be checked must not cost the user the command; a count lost to other commands
+# racing it is refused instead), and the enqueue still has its own.
 LIMITS_TIMEOUT: Final = 0.5
 # The follow-ups wait this long on the queue, so Discord has taken the answer they follow.
 FOLLOWUPS_DELAY: Final = 1

@@ -15,14 +15,26 @@ import structlog
 from devtools.aws import client
 from services.commands.daily_reminder import DEFAULT_TEXT
 from services.core.aws import aws_client
-from services.core.config import SchedulerSettings
+from services.core.config import JobSigning, SchedulerSettings
 from services.core.env import Secret
 from services.core.errors import ConfigStoreError, DeliveryFailed, JobFormatError, UnknownTask
 from services.core.events import EventBus
+from services.core.jobs import JobCodec
 from services.core.servers import ServerConfig
+from services.core.tasks import TaskContext, TaskRegistry
+from services.scheduler import handler
 from services.scheduler.errors import MalformedEvent
 from services.scheduler.handler import dispatch
 from tests.conftest import ROOT, base_env, queue_depth
+
+# A task too long for a Lambda: the scheduler only queues it.
+LONG_TASKS = TaskRegistry()
+
+
+@LONG_TASKS.task(description="Too long for a Lambda", long=True)
+async def big_report(ctx: TaskContext) -> None:
+    return None
+
 
 GUILD_A, GUILD_B, GUILD_C = "910000000000000001", "910000000000000002", "910000000000000003"
 
@@ -216,7 +228,6 @@ def test_the_lambda_entry_point_runs_without_pynacl_and_reports_failures(
 async def test_a_long_task_is_handed_to_the_worker_and_runs_there(
     moto, queues, table, discord, prefix, settings, sqs
 ):
-    from services.core.tasks import TaskContext, TaskRegistry
     from tests.conftest import running_worker
 
     long_tasks = TaskRegistry()
@@ -294,19 +305,11 @@ async def test_ssm_failures_fail_the_invocation_with_their_reason(
 async def test_a_long_task_that_cannot_be_queued_fails_the_invocation(
     moto, queues, discord, aws_faults, settings
 ):
-    from services.core.tasks import TaskContext, TaskRegistry
-
-    long_tasks = TaskRegistry()
-
-    @long_tasks.task(description="Too long for a Lambda", long=True)
-    async def big_report(ctx: TaskContext) -> None:
-        return None
-
     proxied = replace(settings, aws=replace(settings.aws, endpoint_url=aws_faults.url))
     event = {"type": "scheduled_task", "task": "big-report", "id": "evt-9"}
     aws_faults.fail("SendMessage", "error", times=3)
     with pytest.raises(DeliveryFailed) as caught:
-        await dispatch(event, proxied, tasks=long_tasks)
+        await dispatch(event, proxied, tasks=LONG_TASKS)
     assert caught.value.failures == {"jobs queue": "InternalFailure"}
     assert queue_depth(client("sqs", moto), queues.url) == 0
 
@@ -314,16 +317,6 @@ async def test_a_long_task_that_cannot_be_queued_fails_the_invocation(
 async def test_the_job_key_from_secrets_manager_is_read_once_and_its_failure_reported(
     moto, queues, discord, aws_faults, settings
 ):
-    from services.core.config import JobSigning
-    from services.core.jobs import JobCodec
-    from services.core.tasks import TaskContext, TaskRegistry
-
-    long_tasks = TaskRegistry()
-
-    @long_tasks.task(description="Too long for a Lambda", long=True)
-    async def big_report(ctx: TaskContext) -> None:
-        return None
-
     key = f"a job signing key held in Secrets Manager {uuid.uuid4().hex}"
     arn = client("secretsmanager", moto).create_secret(
         Name=f"job-key-{uuid.uuid4().hex[:8]}", SecretString=key
@@ -336,11 +329,11 @@ async def test_the_job_key_from_secrets_manager_is_read_once_and_its_failure_rep
     event = {"type": "scheduled_task", "task": "big-report", "id": "evt-10"}
     aws_faults.fail("GetSecretValue", "error", times=3)
     with pytest.raises(DeliveryFailed) as caught:
-        await dispatch(event, proxied, tasks=long_tasks)
+        await dispatch(event, proxied, tasks=LONG_TASKS)
     assert caught.value.failures == {"job signing key": "InternalFailure"}
     # Next time it is read, then kept: two more tasks, one read.
     for _ in range(2):
-        await dispatch(event, proxied, tasks=long_tasks)
+        await dispatch(event, proxied, tasks=LONG_TASKS)
     assert aws_faults.calls["GetSecretValue"] == 4
     sqs = client("sqs", moto)
     body = sqs.receive_message(QueueUrl=queues.url)["Messages"][0]["Body"]
@@ -350,17 +343,6 @@ async def test_the_job_key_from_secrets_manager_is_read_once_and_its_failure_rep
 async def test_a_rotated_job_key_is_used_once_the_kept_one_is_old(
     moto, queues, discord, settings, monkeypatch
 ):
-    from services.core.config import JobSigning
-    from services.core.jobs import JobCodec
-    from services.core.tasks import TaskContext, TaskRegistry
-    from services.scheduler import handler
-
-    long_tasks = TaskRegistry()
-
-    @long_tasks.task(description="Too long for a Lambda", long=True)
-    async def big_report(ctx: TaskContext) -> None:
-        return None
-
     secrets = client("secretsmanager", moto)
     old, new = (f"job signing key {n} {uuid.uuid4().hex}" for n in ("old", "new"))
     arn = secrets.create_secret(Name=f"job-key-{uuid.uuid4().hex[:8]}", SecretString=old)["ARN"]
@@ -369,7 +351,7 @@ async def test_a_rotated_job_key_is_used_once_the_kept_one_is_old(
     sqs = client("sqs", moto)
 
     async def signed_with() -> str:
-        await dispatch(event, configured, tasks=long_tasks)
+        await dispatch(event, configured, tasks=LONG_TASKS)
         body = sqs.receive_message(QueueUrl=queues.url, VisibilityTimeout=60)["Messages"][0]
         sqs.delete_message(QueueUrl=queues.url, ReceiptHandle=body["ReceiptHandle"])
         for key in (old, new):
