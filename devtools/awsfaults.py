@@ -38,6 +38,8 @@ from typing import Any, Final, Self
 import aiohttp
 from aiohttp import web
 
+from devtools import loopback
+
 KINDS: Final = frozenset({"throttle", "error", "timeout", "drop", "lost", "condition", "slow"})
 # What any call may meet; a timeout would only slow a soak down, and a conditional
 # failure belongs to conditional writes only.
@@ -116,10 +118,7 @@ class AwsFaults:
         self._session = aiohttp.ClientSession(auto_decompress=False)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        self.url = f"http://{self._host}:{self._runner.addresses[0][1]}"
+        self._runner, self.url = await loopback.serve(app, self._host, self._port)
         return self
 
     async def __aexit__(self, *_exc: object) -> None:

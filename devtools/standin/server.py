@@ -32,6 +32,7 @@ import aiohttp
 from aiohttp import web
 from nacl.signing import SigningKey
 
+from devtools import loopback
 from devtools.standin.channels import BotRoutes
 from devtools.standin.delivery import (
     ANSWER_OPERATION,
@@ -264,12 +265,7 @@ class DiscordStandIn:
         app.router.add_get(FAKE_PREFIX + "messages", self._find_message)
         app.router.add_get(FAKE_PREFIX + "attachments/{attachment_id}/{filename}", self._file)
         self._session = aiohttp.ClientSession()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        root = f"http://{self._host}:{port}"
+        self._runner, root = await loopback.serve(app, self._host, self._port)
         self.url = root + "/api/v10"
         self.store.files_url = root + FAKE_PREFIX + "attachments"
         return self

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from devtools import loopback
 from tests.conftest import base_env, running_worker
 from tests.worker.test_end_to_end import countdown
 
@@ -26,12 +27,8 @@ class FakeAgent:
 async def start_agent(agent: FakeAgent) -> tuple[web.AppRunner, str]:
     app = web.Application()
     app.router.add_put("/v3/task-protection/v1/state", agent.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    return runner, f"http://127.0.0.1:{port}/v3"
+    runner, root = await loopback.serve(app)
+    return runner, f"{root}/v3"
 
 
 async def test_protected_while_jobs_run_and_released_when_idle(api, moto, queues, discord):
