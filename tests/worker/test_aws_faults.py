@@ -29,7 +29,9 @@ async def work(ctx: JobContext) -> str:
 
 @router.command(description="A deferred job that takes a few seconds", defer=True)
 async def slow(ctx: JobContext) -> str:
-    await asyncio.sleep(3)
+    # Longer than one heartbeat's whole retry chain (first beat at 2/3 s, then botocore's
+    # standard mode backs off up to 1 s and 2 s): a failed beat is logged before the job ends.
+    await asyncio.sleep(5)
     return DONE
 
 
