@@ -242,6 +242,7 @@ async def serve(environ: Mapping[str, str]) -> int:
             env["JOBS_QUEUE_URL"] = queues.url
             env["IDEMPOTENCY_TABLE"] = aws.create_table(endpoint, "discord-bot-jobs")
             env["LIMITS_TABLE"] = aws.create_table(endpoint, "discord-bot-limits")
+            env["LLM_TABLE"] = aws.create_table(endpoint, "discord-bot-answers")
             env["EVENT_BUS_NAME"] = "discord-bot-events"
             env["SCHEDULER_QUEUE_URL"] = aws.create_event_route(
                 endpoint, env["EVENT_BUS_NAME"], "discord-bot-scheduler"
@@ -272,6 +273,18 @@ async def serve(environ: Mapping[str, str]) -> int:
                 print(f"[local] Discord stand-in at {standin.url}", flush=True)
                 if env.get("SCHEDULER_QUEUE_URL"):
                     _webhooks_for_local_servers(env, standin)
+            if not env.get("LLM_PROVIDER"):
+                # A local model that speaks the OpenAI protocol, so /ask works offline; set
+                # LLM_PROVIDER (and its settings) to use a real one instead.
+                from devtools.models.openai_standin import OpenAIStandIn
+
+                model = await astack.enter_async_context(
+                    OpenAIStandIn.running(port=int(env.get("LLM_STANDIN_PORT", "8082")))
+                )
+                env.update(
+                    LLM_PROVIDER="openai", LLM_MODEL="standin-chat", LLM_BASE_URL=model.url
+                )
+                print(f"[local] model stand-in (OpenAI protocol) at {model.url}", flush=True)
             processes = [await _spawn("api", env), await _spawn("worker", env)]
             scheduler = None
             if env.get("SCHEDULER_QUEUE_URL"):
@@ -297,7 +310,8 @@ async def serve(environ: Mapping[str, str]) -> int:
                     print(
                         "[local] try:  .venv/bin/python -m devtools.send ping\n"
                         "[local]       .venv/bin/python -m devtools.send countdown seconds=10\n"
-                        "[local]       .venv/bin/python -m devtools.send roll sides=20",
+                        "[local]       .venv/bin/python -m devtools.send roll sides=20\n"
+                        '[local]       .venv/bin/python -m devtools.send ask prompt="a long story"',
                         flush=True,
                     )
             exited = [asyncio.create_task(p.wait()) for p in processes]

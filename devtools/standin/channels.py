@@ -11,6 +11,9 @@ from aiohttp import web
 from devtools.standin.refusals import MISSING_ACCESS, NOT_YOUR_MESSAGE, error, unknown_message
 from devtools.standin.state import RECORD, snowflake
 
+# Discord docs, "Get Channel Messages": limit is 1-100.
+MAX_MESSAGES_READ = 100
+
 if TYPE_CHECKING:
     from devtools.standin.server import DiscordStandIn
 
@@ -24,6 +27,7 @@ class BotRoutes:
         router.add_patch(message, self.edit_channel_message)
         router.add_delete(message, self.delete_channel_message)
         router.add_post(prefix + "/channels/{channel_id}/messages", self.post_channel_message)
+        router.add_get(prefix + "/channels/{channel_id}/messages", self.channel_messages)
         commands = prefix + "/applications/{application_id}"
         router.add_put(commands + "/commands", self.commands)
         router.add_put(commands + "/guilds/{guild_id}/commands", self.commands)
@@ -89,6 +93,20 @@ class BotRoutes:
         fake.channel_posts.setdefault(channel_id, []).append(message)
         fake.emit("bot_post", request, message)
         return web.json_response(message)
+
+    async def channel_messages(self, request: web.Request) -> web.Response:
+        """Discord's "Get Channel Messages": newest first, at most ``limit`` (1-100)."""
+        fake = self._fake
+        if (refused := self._unauthorised(request)) is not None:
+            return refused
+        if fake.forbid_channel_reads:
+            return error(403, MISSING_ACCESS, "Missing Access")
+        raw = request.query.get("limit", "50")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_MESSAGES_READ:
+            return error(400, 50035, "Invalid Form Body", errors={"limit": raw})
+        channel = request.match_info["channel_id"]
+        found = [m for m in fake.store.messages.values() if m["channel_id"] == channel]
+        return web.json_response(list(reversed(found))[: int(raw)])
 
     async def commands(self, request: web.Request) -> web.Response:
         fake, body = self._fake, request[RECORD].body

@@ -24,7 +24,7 @@ import asyncio
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Self
 from urllib.parse import urlsplit
 
@@ -46,6 +46,7 @@ from devtools.standin.delivery import (
 from devtools.standin.multipart import (
     MULTIPART,
     InvalidPayloadJson,
+    UploadedFile,
     read_form,
     upload_problems,
 )
@@ -113,6 +114,8 @@ class DiscordStandIn:
         self.webhook_posts: dict[str, list[dict[str, Any]]] = {}
         # What the bot may not edit through the channel route (Discord: 403 Missing Access).
         self.forbid_channel_edits = False
+        # Whether the bot may read a channel's messages (Discord: 403 Missing Access).
+        self.forbid_channel_reads = False
         # With chaos > 0, that share of requests (beyond any queued fault) gets a random one.
         self.chaos = chaos
         self._rng = random.Random(seed)
@@ -209,6 +212,19 @@ class DiscordStandIn:
             self._emit_record("failed", record, None)
         await self._notify()
         return result
+
+    def user_message(
+        self, content: str, *, channel_id: str, author: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A message a member posted in a channel (the bot reads it back, as in Discord)."""
+        member = dict(author or {"id": "100000000000000009", "username": "member"})
+        return self.store.create({"content": content}, channel_id=channel_id, type=0, author=member)
+
+    def host_file(self, filename: str, data: bytes, content_type: str) -> dict[str, Any]:
+        """A file a user attached to an interaction: its attachment object, with a URL this
+        stand-in serves, as Discord's CDN would."""
+        upload = UploadedFile("files[0]", filename, content_type, data)
+        return self.store.store_upload({"filename": filename}, upload)
 
     def message_with(self, custom_id: str) -> tuple[dict[str, Any], str] | None:
         """The newest message carrying a component with this custom_id, or whose custom_id

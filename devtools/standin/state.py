@@ -179,10 +179,10 @@ class DiscordState:
             if ident in kept:
                 attachments.append(kept[ident])
             elif ident in uploads:
-                attachments.append(self._store(entry, uploads[ident]))
+                attachments.append(self.store_upload(entry, uploads[ident]))
         return attachments
 
-    def _store(self, entry: Mapping[str, Any], upload: UploadedFile) -> dict[str, Any]:
+    def store_upload(self, entry: Mapping[str, Any], upload: UploadedFile) -> dict[str, Any]:
         """An attachment object as Discord returns it, its bytes served by the stand-in."""
         ident = snowflake()
         self.files[ident] = upload

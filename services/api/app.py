@@ -16,14 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.api.admission import LIMITS_TIMEOUT, Admission
 from services.api.deadlines import Deadlines
-from services.api.interactions import (
-    INSTANT_COMMAND_BUDGET,
-    JSON,
-    LIMITS_TIMEOUT,
-    InteractionHandler,
-)
+from services.api.interactions import INSTANT_COMMAND_BUDGET, JSON, InteractionHandler
 from services.core.bot import Router
+from services.core.bot.context import Resources
 from services.core.bot.loader import check_custom_id_key, load_bot
 from services.core.config import ApiSettings
 from services.core.discord.signature import (
@@ -33,6 +30,7 @@ from services.core.discord.signature import (
 )
 from services.core.jobs import JobCodec
 from services.core.limits import open_limits
+from services.core.llm.runtime import open_llm
 from services.core.logs import flush_logs
 from services.core.queue import JobQueue, sqs_client
 
@@ -164,6 +162,14 @@ def create_app(
             open_limits(
                 settings.limits, settings.aws, timeout=2 * LIMITS_TIMEOUT, max_attempts=1
             ) as limits,
+            # The model's table (budgets, answers in flight, Stop flags); never the model.
+            open_llm(
+                settings.llm,
+                settings.aws,
+                with_provider=False,
+                table_timeout=2 * LIMITS_TIMEOUT,
+                table_attempts=1,
+            ) as llm,
         ):
             queue = JobQueue(
                 codec=JobCodec(key=settings.jobs.key_bytes),
@@ -183,7 +189,8 @@ def create_app(
                 queue=queue,
                 deadlines=deadlines,
                 custom_id_key=settings.discord.custom_id_key,
-                limits=limits,
+                admission=Admission(limits=limits, llm=llm),
+                resources=Resources(llm=llm),
                 clock=clock,
             )
             # Everything loaded so far (botocore's service models above all) lives as long as

@@ -10,7 +10,6 @@ no suggestions for autocomplete), never a timeout or a 5xx.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -19,9 +18,10 @@ from typing import Any, Final, NamedTuple, Protocol
 import orjson
 import structlog
 
+from services.api.admission import Admission, Refusal
 from services.api.deadlines import Deadlines
 from services.core.bot import CommandContext, Reply, Router, Update
-from services.core.bot.context import as_message
+from services.core.bot.context import Resources, as_message
 from services.core.bot.errors import (
     ExpiredCustomId,
     OptionValueError,
@@ -45,9 +45,8 @@ from services.core.discord.messages import MAX_CONTENT_LENGTH, Message, truncate
 from services.core.discord.models import InteractionType, ResponseType
 from services.core.discord.signature import SignatureVerifier
 from services.core.discord.split import split_content
-from services.core.errors import EnqueueError, LimitsUnavailable
+from services.core.errors import EnqueueError
 from services.core.jobs import FollowupsJob, Job, SignedBody
-from services.core.limits import JobLimits
 from services.core.logs import line_writer
 
 log = structlog.get_logger("api.interactions")
@@ -58,10 +57,6 @@ INSTANT_COMMAND_BUDGET: Final = 2.0
 # When the rest of a long answer must be queued after the handler ran: the whole request
 # stays this far inside Discord's 3 s.
 ANSWER_DEADLINE: Final = 2.7
-# Counting a long job against the limits: past this it goes ahead uncounted (a limit that
-# cannot be checked must not cost the user the command; a count lost to other commands
-# racing it is refused instead), and the enqueue still has its own.
-LIMITS_TIMEOUT: Final = 0.5
 # The follow-ups wait this long on the queue, so Discord has taken the answer they follow.
 FOLLOWUPS_DELAY: Final = 1
 TRUNCATED_NOTE: Final = "\n… (the rest of this answer could not be sent)"
@@ -87,7 +82,7 @@ class Outcome(StrEnum):
     EXPIRED = "expired"  # a custom_id no route accepts
     FAILED = "command_failed"  # the handler raised, ran out of time or answered wrongly
     ENQUEUE_FAILED = "enqueue_failed"
-    LIMITED = "limited"  # a long job past a user's or server's limit: not queued
+    LIMITED = "limited"  # past a limit or budget (or no model configured): not queued
 
 
 class HttpReply(NamedTuple):
@@ -156,10 +151,12 @@ class InteractionHandler:
         queue: Enqueuer,
         deadlines: Deadlines,
         custom_id_key: bytes | None = None,
-        limits: JobLimits | None = None,
+        admission: Admission | None = None,
+        resources: Resources | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._limits = limits
+        self._admission = admission or Admission(limits=None, llm=None)
+        self._resources = resources or Resources()
         self._verifier = verifier
         self._deadlines = deadlines
         self._router = router
@@ -240,7 +237,9 @@ class InteractionHandler:
         try:
             result = await self._deadlines.run(
                 route.handler(
-                    CommandContext(interaction, route, self._ids), *match.args, **match.kwargs
+                    CommandContext(interaction, route, self._ids, self._resources),
+                    *match.args,
+                    **match.kwargs,
                 )
             )
             response = instant_response(route, interaction, result)
@@ -321,9 +320,10 @@ class InteractionHandler:
             received_at=self._clock(),
             signed=request.signed(),
         )
-        counted = await self._take_place(interaction, fields)
-        if isinstance(counted, HttpReply):
-            return counted
+        taken = await self._admission.admit(interaction, route, fields)
+        if isinstance(taken, Refusal):
+            fields.update(outcome=Outcome.LIMITED, reason=taken.reason)
+            return _ephemeral(interaction, taken.text)
         started = time.perf_counter()
         try:
             message_id = await self._queue.put(job)
@@ -333,8 +333,7 @@ class InteractionHandler:
                 reason=exc.reason,
                 enqueue_ms=round(exc.elapsed * 1000, 2),
             )
-            if counted:
-                await self._give_back(interaction)
+            await self._admission.give_back(interaction, taken)
             return _ephemeral(interaction, ENQUEUE_FAILED_TEXT)
         response = deferred_response(route, interaction)
         fields.update(
@@ -344,34 +343,3 @@ class InteractionHandler:
             enqueue_ms=round((time.perf_counter() - started) * 1000, 2),
         )
         return _http(response)
-
-    async def _take_place(
-        self, interaction: Interaction, fields: dict[str, Any]
-    ) -> HttpReply | bool:
-        """Count a long job against its user's and server's limits: the refusal to answer
-        with, or whether a place was taken."""
-        if self._limits is None:
-            return False
-        try:
-            refused = await self._limits.take(
-                interaction.id,
-                user_id=interaction.user_id,
-                guild_id=interaction.guild_id,
-                timeout=LIMITS_TIMEOUT,
-            )
-        except LimitsUnavailable as exc:
-            fields["limits"] = f"unchecked: {exc.reason}"
-            return False
-        if refused is not None:
-            fields.update(outcome=Outcome.LIMITED, reason=refused.reason)
-            return _ephemeral(interaction, refused.text)
-        return True
-
-    async def _give_back(self, interaction: Interaction) -> None:
-        assert self._limits is not None
-        # Within what is left of the 3 s; else the place lapses with its lease.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(LIMITS_TIMEOUT):
-                await self._limits.give_back(
-                    interaction.id, user_id=interaction.user_id, guild_id=interaction.guild_id
-                )

@@ -2,10 +2,12 @@
 each. Add a module here and import it below.
 
 Routes run in the API by default and must answer within Discord's 3 seconds; give anything
-slower ``defer=True`` and it runs in the worker instead.
+slower ``defer=True`` and it runs in the worker instead. Commands answered by a language
+model are declared with ``models.command`` (see ``ask``); their prompts live in ``prompts``.
 """
 
 from services.commands import (
+    ask,
     command_help,
     countdown,
     daily_reminder,
@@ -14,12 +16,14 @@ from services.commands import (
     ping,
     roll,
     server_config,
+    summarize,
     user_info,
     word_count,
 )
 from services.commands._bot import bot, tasks
 
 __all__ = [
+    "ask",
     "bot",
     "command_help",
     "countdown",
@@ -29,6 +33,7 @@ __all__ = [
     "ping",
     "roll",
     "server_config",
+    "summarize",
     "tasks",
     "user_info",
     "word_count",

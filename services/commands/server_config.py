@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal
 
 from services.commands._bot import bot
-from services.core.bot import JobContext, Option, Reply
+from services.core.bot import MENTION_NONE, JobContext, Message, Option, Reply
 from services.core.discord.models import Permissions
 from services.core.discord.webhook_urls import NotAWebhookUrl, check_webhook_url, parse_webhook_url
 from services.core.env import Secret
 from services.core.errors import ConfigStoreError
+from services.core.llm.answer import MODEL_SETTING
 
+RESET: Final = "default"
 NOT_IN_SERVER: Final = "This command only works in a server."
 NOT_ADMIN: Final = "Only server administrators can see or change the bot's configuration."
 NOT_READ: Final = "The configuration could not be read right now ({reason}); try again shortly."
@@ -90,19 +92,43 @@ async def webhook(
     return f"Webhook set: {masked(secret)}."
 
 
+def _model_refusal(ctx: JobContext, model: str) -> str | None:
+    """A model the operator does not allow (each costs what it costs), in words."""
+    llm = ctx.resources.llm
+    allowed = sorted(llm.settings.allowed_models) if llm is not None else []
+    if model in allowed:
+        return None
+    if not allowed:
+        return "This bot has no language model configured, so there is no model to choose."
+    return f"That model is not one this bot allows. Choose one of: {', '.join(allowed)}."
+
+
 @config.command(description="Change one setting", defer=True, ephemeral=True)
 async def set_(
     ctx: JobContext,
-    key: Annotated[Literal["reminder"], Option("Setting")],
-    value: Annotated[str, Option("New value", max_length=500)],
+    key: Annotated[
+        Literal["reminder", "model", "system_prompt"],
+        Option("Setting (model and system_prompt are for the AI commands)"),
+    ],
+    value: Annotated[str, Option(f'New value ("{RESET}" for the bot\'s own)', max_length=1500)],
 ) -> Reply:
     if (refused := _refusal(ctx)) is not None:
         return refused
     assert ctx.guild_id is not None
+    value = value.strip()
+    reset = value.lower() == RESET
+    if key == MODEL_SETTING and not reset and (refused := _model_refusal(ctx, value)):
+        return refused
     try:
         settings = await ctx.servers.settings(ctx.guild_id)
-        settings[key] = value
+        if reset:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
         await ctx.servers.set_settings(ctx.guild_id, settings)
     except ConfigStoreError as exc:
         return NOT_SAVED.format(reason=exc.code)
-    return f"{key} is now: {value}"
+    if reset:
+        return f"{key} is back to the bot's own."
+    # The server's own words, shown back: nobody is pinged by them.
+    return Message(content=f"{key} is now: {value}", allowed_mentions=MENTION_NONE, ephemeral=True)

@@ -13,6 +13,7 @@ from typing import Final, Literal
 
 from services.core.env import Env, Secret
 from services.core.errors import ConfigError
+from services.core.llm.settings import LLM_VARIABLES, LlmSettings
 
 # Every variable the services read: the configuration contract (README, .env.example).
 CONFIG_VARIABLES: Final = frozenset(
@@ -52,6 +53,7 @@ CONFIG_VARIABLES: Final = frozenset(
         "LOG_LEVEL",
         "LOG_FORMAT",
     }
+    | LLM_VARIABLES
 )
 DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -189,6 +191,8 @@ class ApiSettings:
     enqueue_timeout: float
     jobs: JobSigning
     limits: LimitSettings
+    # The API refuses model commands over budget and sets Stop flags; it never calls a model.
+    llm: LlmSettings
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
@@ -204,6 +208,7 @@ class ApiSettings:
             replay_window=env.number("DISCORD_REPLAY_WINDOW", 300.0, minimum=1.0, maximum=3600.0),
             enqueue_timeout=env.number("ENQUEUE_TIMEOUT", 1.5, minimum=0.1, maximum=2.5),
             limits=LimitSettings.from_env(env),
+            llm=LlmSettings.from_env(env),
         )
 
 
@@ -238,6 +243,7 @@ class WorkerSettings:
     jobs: JobSigning
     # The worker renews and frees the places its jobs hold.
     limits: LimitSettings
+    llm: LlmSettings
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
@@ -266,6 +272,7 @@ class WorkerSettings:
                 "IDEMPOTENCY_KEEP_SECONDS", 15 * 86400, minimum=60, maximum=365 * 86400
             ),
             limits=LimitSettings.from_env(env),
+            llm=LlmSettings.from_env(env),
         )
 
 

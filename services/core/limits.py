@@ -24,7 +24,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
@@ -58,21 +58,28 @@ class Kind(StrEnum):
     RUNNING = "running"
     PER_MINUTE = "per_minute"
     CONTENDED = "contended"  # too many at once to count
+    DAILY_TOKENS = "daily_tokens"  # the day's budget of model tokens is spent
 
 
 _TEXTS: Final = {
-    (Subject.USER, Kind.RUNNING): "You have too many commands running ({limit} at most). "
+    (Subject.USER, Kind.RUNNING): "You have too many {what} running ({limit} at most). "
     "Try again when one has finished.",
-    (Subject.USER, Kind.PER_MINUTE): "You have started too many commands in the last minute "
+    (Subject.USER, Kind.PER_MINUTE): "You have started too many {what} in the last minute "
     "({limit} at most). Try again in {wait} s.",
-    (Subject.SERVER, Kind.RUNNING): "This server has too many commands running ({limit} at "
+    (Subject.SERVER, Kind.RUNNING): "This server has too many {what} running ({limit} at "
     "most). Try again when one has finished.",
-    (Subject.SERVER, Kind.PER_MINUTE): "This server has started too many commands in the "
+    (Subject.SERVER, Kind.PER_MINUTE): "This server has started too many {what} in the "
     "last minute ({limit} at most). Try again in {wait} s.",
-    (Subject.USER, Kind.CONTENDED): "Too many of your commands arrived at once. "
+    (Subject.USER, Kind.CONTENDED): "Too many of your {what} arrived at once. "
     "Try again in a few seconds.",
-    (Subject.SERVER, Kind.CONTENDED): "Too many commands arrived at once in this server. "
+    (Subject.SERVER, Kind.CONTENDED): "Too many {what} arrived at once in this server. "
     "Try again in a few seconds.",
+    # <t:…:R> is Discord's own timestamp markup: each reader sees "in 3 hours", in their
+    # language and time zone.
+    (Subject.USER, Kind.DAILY_TOKENS): "You have used today's budget for answers ({limit} "
+    "tokens). It resets <t:{resets_at}:R>.",
+    (Subject.SERVER, Kind.DAILY_TOKENS): "This server has used today's budget for answers "
+    "({limit} tokens). It resets <t:{resets_at}:R>.",
 }
 
 
@@ -84,14 +91,19 @@ class Refused:
     kind: Kind
     limit: int
     wait: int = 0  # seconds until a per-minute window turns
+    what: str = "commands"  # what the limits count, in the user's words
+    resets_at: int = 0  # when a daily budget starts again (epoch seconds)
 
     @property
     def text(self) -> str:
-        return _TEXTS[self.subject, self.kind].format(limit=self.limit, wait=self.wait)
+        return _TEXTS[self.subject, self.kind].format(
+            limit=f"{self.limit:,}", wait=self.wait, what=self.what, resets_at=self.resets_at
+        )
 
     @property
     def reason(self) -> str:
-        return f"{self.subject}_{self.kind}"
+        prefix = "" if self.what == "commands" else f"{self.what}_"
+        return f"{prefix}{self.subject}_{self.kind}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,20 +122,35 @@ class JobLimits:
         table: str,
         settings: LimitSettings,
         clock: Callable[[], float] = time.time,
+        pool: str = "",
+        what: str = "commands",
     ) -> None:
         self._client = client
         self._table = table
         self._settings = settings
         self._clock = clock
+        # Another set of places in the same kind of items (``answers:user:<id>``...): the
+        # LLM commands' answers in flight are counted apart from long jobs.
+        self._prefix = f"{pool}:" if pool else ""
+        self.what = what
 
     def _rules(self, user_id: str | None, guild_id: str | None) -> list[_Rule]:
         s = self._settings
         rules = []
         if user_id is not None and (s.user_running or s.user_per_minute):
-            rules.append(_Rule(f"user:{user_id}", Subject.USER, s.user_running, s.user_per_minute))
+            rules.append(
+                _Rule(
+                    f"{self._prefix}user:{user_id}", Subject.USER, s.user_running, s.user_per_minute
+                )
+            )
         if guild_id is not None and (s.server_running or s.server_per_minute):
             rules.append(
-                _Rule(f"server:{guild_id}", Subject.SERVER, s.server_running, s.server_per_minute)
+                _Rule(
+                    f"{self._prefix}server:{guild_id}",
+                    Subject.SERVER,
+                    s.server_running,
+                    s.server_per_minute,
+                )
             )
         return rules
 
@@ -143,14 +170,16 @@ class JobLimits:
                     if attempt:
                         await asyncio.sleep(random.uniform(*BACKOFF))
                     outcome = await self._attempt(rules, job_id)
-                    if not isinstance(outcome, Subject):
-                        return outcome
+                    if isinstance(outcome, Refused):
+                        return replace(outcome, what=self.what)
+                    if outcome is None:
+                        return None
                     contended = outcome
         except TimeoutError:
             if contended is None:
                 raise LimitsUnavailable("timed out") from None
         assert contended is not None
-        return Refused(contended, Kind.CONTENDED, limit=0)
+        return Refused(contended, Kind.CONTENDED, limit=0, what=self.what)
 
     async def _attempt(self, rules: list[_Rule], job_id: str) -> Refused | Subject | None:
         """One read and conditional write: taken (None), refused, or the subject whose item

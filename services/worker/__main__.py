@@ -23,6 +23,7 @@ from services.core.discord.rest import DiscordRest, RetryPolicy
 from services.core.errors import ConfigError
 from services.core.events import EventBus
 from services.core.limits import open_limits
+from services.core.llm.runtime import open_llm
 from services.core.logs import configure_logging, flush_logs
 from services.core.queue import sqs_client
 from services.core.servers import ServerConfig
@@ -90,6 +91,9 @@ async def serve(
         aws_client(
             "events", settings.aws, connect_timeout=3, read_timeout=5, max_attempts=3
         ) as events,
+        open_llm(
+            settings.llm, settings.aws, with_provider=True, table_timeout=3, table_attempts=3
+        ) as llm,
     ):
         rest = DiscordRest(
             session=session,
@@ -114,6 +118,9 @@ async def serve(
                 resources=Resources(
                     servers=ServerConfig(ssm=ssm, prefix=settings.ssm_prefix),
                     events=EventBus(client=events, bus_name=settings.event_bus),
+                    llm=llm,
+                    # Reading a channel (/summarize) needs the bot token.
+                    channels=rest if settings.discord.bot_token is not None else None,
                 ),
             ),
             settings=ConsumerSettings.of(settings),

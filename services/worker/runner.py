@@ -15,7 +15,7 @@ from typing import Final, Protocol
 import structlog
 
 from services.core.bot import JobContext, Router
-from services.core.bot.context import Resources, Update, as_message
+from services.core.bot.context import Resources, Sent, Update, as_message
 from services.core.bot.errors import ExpiredCustomId, OptionValueError, UnknownCommandError
 from services.core.bot.responses import DONE_TEXT
 from services.core.bot.routes import Defer, Route
@@ -30,6 +30,7 @@ from services.core.discord.reply import OriginalReply, ReplyApi
 from services.core.errors import JobFormatError
 from services.core.jobs import FollowupsJob, Job, JobCodec, TaskJob
 from services.core.limits import RENEW_EVERY, JobLimits
+from services.core.llm.routes import uses_model
 from services.core.tasks import TaskContext, TaskRegistry
 from services.core.webhooks import WebhookApi, WebhookDelivery
 from services.worker.delivery import deliver_all, follow_up, tell_failure
@@ -98,8 +99,9 @@ class JobRunner:
             log_fields.update(route=job.route, guild_id=job.interaction.guild_id)
         with structlog.contextvars.bound_contextvars(job_id=job.id, command=name):
             verdict = await self._claimed(job, receive_count)
-            if isinstance(job, Job) and self._limits is not None and verdict.outcome.ended:
-                await self._limits.give_back(job.id, **_subjects(job))
+            if isinstance(job, Job) and verdict.outcome.ended:
+                for limits in self._places(job):
+                    await limits.give_back(job.id, **_subjects(job))
         log.info(
             "job",
             outcome=verdict.outcome.value,
@@ -122,8 +124,8 @@ class JobRunner:
             # The ledger cannot be asked; on the last receive the user is told all the same.
             return await self._not_now(job, reply, receive_count)
         keepers = [asyncio.create_task(self._keep_lock(job.id))]
-        if isinstance(job, Job) and self._limits is not None:
-            keepers.append(asyncio.create_task(self._keep_place(job, self._limits)))
+        if isinstance(job, Job):
+            keepers += [asyncio.create_task(self._keep_place(job, p)) for p in self._places(job)]
         if reply is not None:
             keepers.append(asyncio.create_task(reply.learn_before_expiry()))
         try:
@@ -166,6 +168,17 @@ class JobRunner:
         while True:
             await asyncio.sleep(self._lock_refresh)
             await self._ledger.extend(job_id)
+
+    def _places(self, job: Job) -> list[JobLimits]:
+        """The limits whose places the job holds: every long job's, and for an answer from
+        the model, the answers' too."""
+        places = [self._limits] if self._limits is not None else []
+        llm = self._resources.llm
+        if llm is not None and llm.places is not None:
+            route = self._router.route(job.route)
+            if route is not None and uses_model(route.handler):
+                places.append(llm.places)
+        return places
 
     @staticmethod
     async def _keep_place(job: Job, limits: JobLimits) -> None:
@@ -267,6 +280,8 @@ class JobRunner:
         already edited its message and returned nothing more."""
         if result is None:
             return None if job.defer is Defer.UPDATE else Message(content=DONE_TEXT)
+        if isinstance(result, Sent):
+            return None  # the handler delivered everything itself
         if isinstance(result, Message | str | Update):
             return as_message(result, ephemeral=route.ephemeral)
         log.error("job_bad_result", result_type=type(result).__name__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from services.core.bot.errors import NotConfiguredError
 from services.core.bot.router import CustomIds
@@ -24,6 +24,7 @@ from services.core.discord.models import Permissions
 
 if TYPE_CHECKING:
     from services.core.events import EventBus
+    from services.core.llm.runtime import Llm
     from services.core.servers import ServerConfig
 
 Reply = Message | str
@@ -45,13 +46,32 @@ def as_message(reply: Reply | Update, *, ephemeral: bool = False) -> Message:
     return Message(content=reply, ephemeral=ephemeral)
 
 
+class ChannelReader(Protocol):
+    """Reading a channel's messages with the bot token (``DiscordRest``)."""
+
+    async def channel_messages(self, channel_id: str, *, limit: int) -> list[dict[str, Any]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """What the worker lends to jobs beside Discord: per-server configuration (SSM) and the
-    bot's event bus (EventBridge)."""
+    """What the services lend to handlers beside the reply: per-server configuration (SSM),
+    the bot's event bus (EventBridge), the language model's parts, and channel reads. The
+    worker has them all; the API only the model's table (for Stop)."""
 
     servers: ServerConfig | None = None
     events: EventBus | None = None
+    llm: Llm | None = None
+    channels: ChannelReader | None = None
+
+
+class Sent:
+    """A deferred handler's answer when it has already delivered everything itself (an
+    answer streamed into several messages): the worker sends nothing more."""
+
+    __slots__ = ()
+
+
+SENT: Final = Sent()
 
 
 class Responder(Protocol):
@@ -142,6 +162,7 @@ class CommandContext(_Invocation):
     interaction: Interaction
     route: Route
     ids: CustomIds = field(default_factory=lambda: CustomIds({}, None), repr=False)
+    resources: Resources = field(default=Resources(), repr=False)
 
 
 @dataclass(slots=True)

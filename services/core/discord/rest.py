@@ -189,6 +189,13 @@ class DiscordRest:
         )
         await self.request(route, auth=True)
 
+    async def channel_messages(self, channel_id: str, *, limit: int) -> list[dict[str, Any]]:
+        """The channel's latest ``limit`` messages (1-100), newest first. Needs the bot to see
+        the channel and read its history (403 otherwise)."""
+        route = Route("GET", "/channels/{channel_id}/messages", {"channel_id": channel_id})
+        result = await self.request(route, query={"limit": str(limit)}, auth=True)
+        return [m for m in result if isinstance(m, dict)] if isinstance(result, list) else []
+
     # -- application commands (bot token) --------------------------------------------------
 
     async def bulk_overwrite_commands(

@@ -192,6 +192,20 @@ def split_content(text: str, limit: int = MAX_CONTENT_LENGTH) -> list[str]:
     return parts
 
 
+def split_first(text: str, limit: int = MAX_CONTENT_LENGTH) -> tuple[str, str]:
+    """The first part of ``text`` as ``split_content`` cuts it, and the text that follows
+    (the block it leaves open reopened first); ``(text, "")`` when it fits. For text that
+    keeps growing, such as a streamed answer: each part is cut once, when the text outgrows
+    it, and never moves again."""
+    _check(limit)
+    if len(text) <= limit:
+        return text, ""
+    layout = _Layout(text)
+    cut = _boundary(layout, 0, 0, limit) or _hard_cut(layout, 0, 0, limit)
+    head = text[: cut.end] + (_CLOSE if cut.block else "")
+    return head, (cut.block.reopen if cut.block else "") + text[cut.resume :]
+
+
 def split_message(message: Message, limit: int = MAX_CONTENT_LENGTH) -> list[Message]:
     """``message`` as messages whose content fits; ``[message]`` when it fits already.
 

@@ -1,0 +1,1 @@
+"""Loopback stand-ins of model services, for tests and `make run`."""

@@ -1,0 +1,196 @@
+"""One answer, from the question to its last edit: the server's model and instructions, the
+model asked (again, after a pause, when it is busy and nothing was shown yet), the text
+streamed into Discord, the tokens counted, and the exchange kept for a follow-up."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import structlog
+
+from services.core.bot.context import JobContext
+from services.core.discord.components import Button
+from services.core.discord.messages import MENTION_NONE, Message
+from services.core.errors import ConfigStoreError
+from services.core.llm.answers import Exchange
+from services.core.llm.errors import ErrorKind, ModelError
+from services.core.llm.models import ChatRequest, Turn
+from services.core.llm.runtime import Llm
+from services.core.llm.settings import BASE_SYSTEM_PROMPT
+from services.core.llm.streaming import AnswerWriter, Streamed
+
+log = structlog.get_logger("llm.answer")
+
+# Per-server choices an administrator sets with /config (SSM settings).
+MODEL_SETTING: Final = "model"
+PROMPT_SETTING: Final = "system_prompt"
+BACKOFF_BASE: Final = 1.0
+BACKOFF_CAP: Final = 20.0
+RETRYING_TEXT: Final = "*(The model is busy; trying again in {seconds} s…)*"
+# A rough count when the model's own is missing (a stopped stream sends no usage): about
+# four characters a token for English text, as the providers' own guides estimate.
+CHARS_PER_TOKEN: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Buttons:
+    """The buttons an answer carries: Stop while it streams, Follow up once it is done."""
+
+    stop: Button | None
+    follow_up: Button | None
+
+
+def backoff(attempt: int, retry_after: float) -> float:
+    """Seconds to wait before asking again: the service's Retry-After if it gave one, else
+    exponential with jitter."""
+    if retry_after > 0:
+        return min(retry_after, BACKOFF_CAP)
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * random.uniform(0.5, 1.0)
+
+
+async def server_choices(ctx: JobContext, llm: Llm) -> tuple[str, str]:
+    """The model and instructions for this server: its administrators' choice, if any (and,
+    for the model, one the operator allows), else the operator's."""
+    model, prompt = llm.settings.model, llm.settings.system_prompt
+    if ctx.guild_id is None or ctx.resources.servers is None:
+        return model, prompt
+    try:
+        settings = await ctx.resources.servers.settings(ctx.guild_id)
+    except ConfigStoreError as exc:
+        log.warning("server_settings_unread", error=exc.code)
+        return model, prompt
+    chosen = settings.get(MODEL_SETTING)
+    if isinstance(chosen, str) and chosen:
+        if chosen in llm.settings.allowed_models:
+            model = chosen
+        else:
+            log.warning("server_model_not_allowed", model=chosen)
+    custom = settings.get(PROMPT_SETTING)
+    if isinstance(custom, str) and custom.strip():
+        prompt = custom.strip()
+    return model, prompt
+
+
+async def answer(
+    ctx: JobContext, llm: Llm, turns: Sequence[Turn], *, buttons: Buttons, kind: str
+) -> None:
+    """Stream the model's answer to ``turns`` into the reply; every outcome ends with the
+    user told (the answer, a stopped note, or what went wrong)."""
+    assert llm.provider is not None
+    model, instructions = await server_choices(ctx, llm)
+    request = ChatRequest(
+        model=model,
+        system=f"{BASE_SYSTEM_PROMPT}\n\n{instructions}",
+        turns=tuple(turns),
+        max_output_tokens=llm.settings.max_output_tokens,
+    )
+    answer_id = ctx.interaction.id
+    started = time.monotonic()
+    attempts = 0
+    streamed: Streamed | None = None
+    failure: ModelError | None = None
+    while streamed is None:
+        attempts += 1
+        try:
+            streamed = await _stream_once(ctx, llm, request, answer_id, buttons)
+        except ModelError as exc:  # nothing was shown: it can be asked again
+            failure = exc
+            if not exc.retryable or attempts > llm.settings.retries:
+                break
+            wait = backoff(attempts - 1, exc.retry_after)
+            log.info("model_retry", kind=exc.kind.value, wait_s=round(wait, 2), attempt=attempts)
+            if exc.kind is ErrorKind.RATE_LIMITED:
+                await ctx.edit(
+                    Message(
+                        content=RETRYING_TEXT.format(seconds=round(wait)),
+                        allowed_mentions=MENTION_NONE,
+                    )
+                )
+            await asyncio.sleep(wait)
+    if streamed is None:
+        assert failure is not None
+        log.warning(
+            "answer",
+            kind=kind,
+            model=model,
+            outcome="failed",
+            error=failure.kind.value,
+            detail=failure.detail,
+            attempts=attempts,
+        )
+        await ctx.edit(Message(content=failure.user_text, allowed_mentions=MENTION_NONE))
+        return
+    tokens_in, tokens_out = _tokens(request, streamed)
+    if llm.budget is not None:
+        await llm.budget.charge(tokens_in + tokens_out, user_id=ctx.user_id, guild_id=ctx.guild_id)
+    log.info(
+        "answer",
+        kind=kind,
+        provider=llm.provider.name,
+        model=model,
+        outcome=_outcome(streamed),
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        ttft_ms=_ms(started, streamed.first_token_at),
+        first_edit_ms=_ms(streamed.first_token_at, streamed.first_edit_at),
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        messages=streamed.messages,
+        edits=streamed.edits,
+        attempts=attempts,
+        error=streamed.error.kind.value if streamed.error else None,
+    )
+    if llm.answers is not None and streamed.text:
+        exchange = Exchange(ctx.user_id, [*turns, Turn.assistant(streamed.text)])
+        try:
+            await llm.answers.keep(answer_id, exchange)
+        except Exception as exc:  # a follow-up then says the conversation expired
+            log.warning("exchange_not_kept", error=type(exc).__name__)
+
+
+async def _stream_once(
+    ctx: JobContext, llm: Llm, request: ChatRequest, answer_id: str, buttons: Buttons
+) -> Streamed:
+    assert llm.provider is not None
+    answers = llm.answers
+
+    async def stopped() -> bool:
+        return answers is not None and await answers.stopped(answer_id)
+
+    writer = AnswerWriter(
+        ctx,
+        interval=llm.settings.edit_interval,
+        stop_button=buttons.stop if answers is not None else None,
+        final_button=buttons.follow_up if answers is not None else None,
+        stopped=stopped,
+    )
+    # Leaving this block closes the model's stream: on Stop, the model stops generating.
+    async with llm.provider.stream(request) as events:
+        return await writer.write(events)
+
+
+def _tokens(request: ChatRequest, streamed: Streamed) -> tuple[int, int]:
+    if streamed.finished is not None and (
+        streamed.finished.input_tokens or streamed.finished.output_tokens
+    ):
+        return streamed.finished.input_tokens, streamed.finished.output_tokens
+    sent = len(request.system) + sum(len(t.text) for t in request.turns)
+    return sent // CHARS_PER_TOKEN, len(streamed.text) // CHARS_PER_TOKEN
+
+
+def _outcome(streamed: Streamed) -> str:
+    if streamed.stopped:
+        return "stopped"
+    if streamed.error is not None:
+        return "cut_short"
+    return streamed.finished.reason.value if streamed.finished else "ended"
+
+
+def _ms(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start) * 1000, 1)
