@@ -33,6 +33,7 @@ check: lint test
 
 bench: setup
 	$(PY) -m bench
+	$(PY) -m bench.answers
 	$(PY) -m bench.soak
 
 # CloudFormation templates into cdk.out/, offline (no AWS credentials needed).

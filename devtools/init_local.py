@@ -16,6 +16,7 @@ from devtools.interactions import DEV_CHANNEL_ID, DEV_GUILD_ID
 
 QUEUE = "discord-bot-jobs"
 LIMITS = "discord-bot-limits"
+ANSWERS = "discord-bot-answers"
 BUS = "discord-bot-events"
 SCHEDULER_QUEUE = "discord-bot-scheduler"
 
@@ -40,6 +41,7 @@ def main() -> int:
     queues = aws.create_job_queues(endpoint, QUEUE)
     aws.create_table(endpoint, QUEUE)
     aws.create_table(endpoint, LIMITS)
+    aws.create_table(endpoint, ANSWERS)
     aws.create_event_route(endpoint, BUS, SCHEDULER_QUEUE)
     ssm = aws.client("ssm", endpoint)
     for name in (f"{prefix}/webhook-url", f"{prefix}/servers/{DEV_GUILD_ID}/webhook-url"):
@@ -49,7 +51,7 @@ def main() -> int:
             Type="SecureString",
             Overwrite=True,
         )
-    print(f"[init] jobs queue {queues.url}, tables {QUEUE} and {LIMITS}, bus {BUS}", flush=True)
+    print(f"[init] jobs queue {queues.url}, tables {QUEUE}, {LIMITS} and {ANSWERS}, bus {BUS}", flush=True)
     return 0
 
 

@@ -4,7 +4,8 @@ key come from ``-c application_id=... -c public_key=...`` or DISCORD_APPLICATION
 DISCORD_PUBLIC_KEY (required for prod; a dev synth without them uses placeholders, which
 Discord's requests never verify against, and says so). Also: ``-c certificate_arn=...
 -c domain_name=...`` (HTTPS; required for prod), ``-c alarm_email=...`` (who alarms reach),
-``-c nat_gateways=N``, ``-c max_receives=N`` (redrive count)."""
+``-c nat_gateways=N``, ``-c max_receives=N`` (redrive count), and the language model:
+``-c llm_provider=bedrock|openai|anthropic|none -c llm_model=... [-c llm_base_url=...]``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from infra.model import PROVIDERS, ModelSettings
 from infra.nag import suppress
 from infra.stack import BotStack, StackSettings
 
@@ -82,6 +84,7 @@ def build(app: cdk.App) -> BotStack:
         alarm_email=app.node.try_get_context("alarm_email"),
         nat_gateways=int(app.node.try_get_context("nat_gateways") or 0),
         max_receives=int(app.node.try_get_context("max_receives") or 5),
+        model=_model(app),
         api_tasks=STAGES[stage]["api_tasks"],
         worker_min_tasks=STAGES[stage]["worker_min_tasks"],
         worker_max_tasks=STAGES[stage]["worker_max_tasks"],
@@ -98,6 +101,20 @@ def build(app: cdk.App) -> BotStack:
     suppress(stack)
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return stack
+
+
+def _model(app: cdk.App) -> ModelSettings:
+    provider = _text(app, "llm_provider", "LLM_PROVIDER") or "none"
+    if provider not in PROVIDERS:
+        raise SettingsError(f"llm_provider: one of {', '.join(PROVIDERS)}, not {provider!r}")
+    model = _text(app, "llm_model", "LLM_MODEL")
+    if provider != "none" and not model:
+        raise SettingsError(
+            f"llm_model: name the model {provider} should use, e.g. -c llm_model="
+            + ("us.anthropic.claude-3-5-haiku-20241022-v1:0" if provider == "bedrock" else "...")
+        )
+    base_url = _text(app, "llm_base_url", "LLM_BASE_URL") or None
+    return ModelSettings(provider=provider, model=model, base_url=base_url)
 
 
 def _text(app: cdk.App, key: str, variable: str) -> str:

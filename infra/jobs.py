@@ -36,21 +36,23 @@ class Jobs(Construct):
             visibility_timeout=Duration.seconds(visibility_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=max_receives, queue=self.dlq),
         )
-        self.table = self._keyed_table("Idempotency")
+        self.table = keyed_table(self, "Idempotency")
         # Places long jobs hold under the per-user and per-server limits
         # (services/core/limits.py); the API writes it, so it is apart from the ledger.
-        self.limits = self._keyed_table("Limits")
+        self.limits = keyed_table(self, "Limits")
 
-    def _keyed_table(self, construct_id: str) -> dynamodb.Table:
-        """Items by ``id``, that expire at ``expires_at``: the ledger's and the limits'."""
-        return dynamodb.Table(
-            self,
-            construct_id,
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="expires_at",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+
+def keyed_table(scope: Construct, construct_id: str) -> dynamodb.Table:
+    """Items by ``id``, that expire at ``expires_at``: the ledger's, the limits' and the
+    answers'."""
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        time_to_live_attribute="expires_at",
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        removal_policy=RemovalPolicy.DESTROY,
+    )

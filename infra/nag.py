@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 SSM_WILDCARDS = {"regex": "/^Resource::arn:aws:ssm:<AWS::Region>:<AWS::AccountId>:parameter/.*$/"}
 TASK_WILDCARD = {"regex": "/^Resource::arn:aws:ecs:<AWS::Region>:<AWS::AccountId>:task/.*$/"}
+# A cross-region inference profile's model, in the regions the profile routes to (one model).
+PROFILE_MODEL = {"regex": "/^Resource::arn:aws:bedrock:\\*::foundation-model/.*$/"}
 LAMBDA_LOGS = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 )
@@ -68,8 +70,9 @@ def suppress(stack: BotStack) -> None:
                 "id": "AwsSolutions-IAM5",
                 "reason": "Reads the bot's configuration under its SSM prefix and writes only "
                 "servers' own (prefix/servers/*); scale-in protection is set on the worker's "
-                "own tasks, whose ids are not known before they start.",
-                "appliesTo": [SSM_WILDCARDS, TASK_WILDCARD],
+                "own tasks, whose ids are not known before they start; an inference profile "
+                "streams from its one model in whichever region it routes to.",
+                "appliesTo": [SSM_WILDCARDS, TASK_WILDCARD, PROFILE_MODEL],
             }
         ],
         apply_to_children=True,
@@ -102,6 +105,7 @@ def suppress(stack: BotStack) -> None:
         stack.secrets.bot_token,
         stack.secrets.custom_id_key,
         stack.secrets.job_signing_key,
+        *([stack.model.api_key] if stack.model.api_key is not None else []),
     ):
         add(
             secret,
@@ -109,8 +113,8 @@ def suppress(stack: BotStack) -> None:
                 {
                     "id": "AwsSolutions-SMG4",
                     "reason": "The public key and bot token are issued by Discord and rotated "
-                    "in its Developer Portal; the signing keys are rotated by a deploy "
-                    "(README, 'Rotating keys').",
+                    "in its Developer Portal, a model's API key by its provider; the signing "
+                    "keys are rotated by a deploy (README, 'Rotating keys').",
                 }
             ],
         )

@@ -112,6 +112,7 @@ class Worker(Construct):
         network: Network,
         environment: dict[str, str],
         secrets: BotSecrets,
+        extra_secrets: dict[str, ecs.Secret] | None = None,
         min_tasks: int,
         max_tasks: int,
         backlog_metric: object,
@@ -129,6 +130,7 @@ class Worker(Construct):
                 "DISCORD_BOT_TOKEN": ecs.Secret.from_secrets_manager(secrets.bot_token),
                 "CUSTOM_ID_SECRET": ecs.Secret.from_secrets_manager(secrets.custom_id_key),
                 "JOB_SIGNING_KEY": ecs.Secret.from_secrets_manager(secrets.job_signing_key),
+                **(extra_secrets or {}),
             },
             logging=log_driver(self, "Worker", retention),
             # ECS's longest: the worker drains running jobs within WORKER_SHUTDOWN_GRACE.

@@ -3,7 +3,7 @@ least-privilege grants. Values that differ per environment come from ``infra/app
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -11,6 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.jobs import Jobs
+from infra.model import Model, ModelSettings
 from infra.monitoring import Alarms
 from infra.network import Network
 from infra.scheduler import Scheduler
@@ -35,6 +36,7 @@ class StackSettings:
     certificate_arn: str | None = None
     domain_name: str | None = None
     alarm_email: str | None = None
+    model: ModelSettings = field(default_factory=ModelSettings)
 
     @property
     def prod(self) -> bool:
@@ -68,6 +70,7 @@ class BotStack(Stack):
             visibility_seconds=settings.visibility_seconds,
         )
         secrets = BotSecrets(self, "Secrets", retain=settings.prod)
+        model = Model(self, "Model", settings=settings.model, retain=settings.prod)
         common = {
             "DISCORD_APPLICATION_ID": settings.application_id,
             "JOBS_QUEUE_URL": jobs.queue.queue_url,
@@ -83,6 +86,7 @@ class BotStack(Stack):
                 "DISCORD_PUBLIC_KEY": settings.public_key,
                 "AWS_REGION": self.region,
                 "LIMITS_TABLE": jobs.limits.table_name,
+                **model.environment(),
             },
             secrets=secrets,
             desired_count=settings.api_tasks,
@@ -115,8 +119,10 @@ class BotStack(Stack):
                 "EVENT_BUS_NAME": settings.bus_name,
                 "WORKER_MAX_RECEIVES": str(settings.max_receives),
                 "WORKER_VISIBILITY_TIMEOUT": str(settings.visibility_seconds),
+                **model.environment(),
             },
             secrets=secrets,
+            extra_secrets=model.worker_secrets(),
             min_tasks=settings.worker_min_tasks,
             max_tasks=settings.worker_max_tasks,
             # Every minute, so the first job after an idle spell starts a worker within one.
@@ -126,6 +132,7 @@ class BotStack(Stack):
             retention=settings.log_retention,
         )
         grant(self, settings, jobs=jobs, api=api, worker=worker, scheduler=scheduler)
+        model.grant(api=api.task_role, worker=worker.task_role)
         secrets.job_signing_key.grant_read(scheduler.function)
         Alarms(
             self,
@@ -139,6 +146,7 @@ class BotStack(Stack):
         )
         self.api, self.worker, self.scheduler, self.jobs = api, worker, scheduler, jobs
         self.secrets = secrets
+        self.model = model
 
 
 def grant(

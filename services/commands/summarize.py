@@ -19,6 +19,8 @@ NO_ACCESS_TEXT: Final = (
     "History permissions here, then try again."
 )
 READ_FAILED_TEXT: Final = "I could not read this channel's messages just now; try again."
+# Discord docs, "Get Channel Messages": at most 100 at a time.
+MAX_MESSAGES: Final = 100
 FORBIDDEN: Final = 403
 NOT_FOUND: Final = 404
 
@@ -49,7 +51,7 @@ async def summarize_message(ctx: JobContext, message: TargetMessage) -> Sent | s
 @models.command(description="Summarize this channel's recent messages", name="summarize")
 async def summarize_channel(
     ctx: JobContext,
-    messages: Annotated[int, Option("How many recent messages", min_value=1, max_value=100)],
+    messages: Annotated[int, Option("How many recent messages", min_value=1, max_value=MAX_MESSAGES)],
 ) -> Sent | str:
     channels = ctx.resources.channels
     if channels is None:
@@ -57,10 +59,14 @@ async def summarize_channel(
     if ctx.channel_id is None:
         return NOTHING_TEXT
     try:
-        found = await channels.channel_messages(ctx.channel_id, limit=messages)
+        # One more: the newest is this command's own "thinking…" reply, which has no text.
+        found = await channels.channel_messages(
+            ctx.channel_id, limit=min(messages + 1, MAX_MESSAGES)
+        )
     except DiscordHTTPError as exc:
         return NO_ACCESS_TEXT if exc.status in (FORBIDDEN, NOT_FOUND) else READ_FAILED_TEXT
-    text = transcript(reversed(found))  # Discord lists the newest first
+    with_text = [m for m in found if str(m.get("content") or "").strip()][:messages]
+    text = transcript(reversed(with_text))  # Discord lists the newest first
     if not text:
         return NOTHING_TEXT
     turn = SUMMARIZE.turn(data={"messages": text})

@@ -208,7 +208,7 @@ class ApiSettings:
             replay_window=env.number("DISCORD_REPLAY_WINDOW", 300.0, minimum=1.0, maximum=3600.0),
             enqueue_timeout=env.number("ENQUEUE_TIMEOUT", 1.5, minimum=0.1, maximum=2.5),
             limits=LimitSettings.from_env(env),
-            llm=LlmSettings.from_env(env),
+            llm=LlmSettings.from_env(env, calls_model=False),
         )
 
 
@@ -272,7 +272,7 @@ class WorkerSettings:
                 "IDEMPOTENCY_KEEP_SECONDS", 15 * 86400, minimum=60, maximum=365 * 86400
             ),
             limits=LimitSettings.from_env(env),
-            llm=LlmSettings.from_env(env),
+            llm=LlmSettings.from_env(env, calls_model=True),
         )
 
 

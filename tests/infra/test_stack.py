@@ -14,13 +14,17 @@ from infra.app import SettingsError, build
 
 IDS = {"application_id": "100000000000000001", "public_key": "ab" * 32}
 CERT = "arn:aws:acm:us-east-1:111111111111:certificate/abc"
+BEDROCK_PROFILE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 
 
 @pytest.fixture(scope="session")
 def synthesized():
     out = {}
     for stage, context in (
-        ("dev", {"stage": "dev", "max_receives": "7"}),
+        (
+            "dev",
+            {"stage": "dev", "max_receives": "7", "llm_provider": "openai", "llm_model": "m-1"},
+        ),
         (
             "prod",
             {
@@ -28,6 +32,8 @@ def synthesized():
                 "certificate_arn": CERT,
                 "domain_name": "bot.example.org",
                 "alarm_email": "ops@example.org",
+                "llm_provider": "bedrock",
+                "llm_model": BEDROCK_PROFILE,
             },
         ),
     ):
@@ -67,8 +73,8 @@ def test_queues_are_encrypted_and_the_dlq_outlives_the_queue(prod):
     assert all(r == 14 * 86400 for r in dlq_retention)
 
 
-def test_idempotency_and_limits_tables_have_ttl(prod):
-    prod.resource_count_is("AWS::DynamoDB::Table", 2)
+def test_idempotency_limits_and_answers_tables_have_ttl(prod):
+    prod.resource_count_is("AWS::DynamoDB::Table", 3)
     prod.all_resources_properties(
         "AWS::DynamoDB::Table",
         {
@@ -200,6 +206,23 @@ def test_secrets_are_never_plain_environment_values(prod):
         ["CUSTOM_ID_SECRET", "DISCORD_BOT_TOKEN", "JOB_SIGNING_KEY"],
         ["CUSTOM_ID_SECRET", "JOB_SIGNING_KEY"],
     ]
+
+
+def test_a_model_key_reaches_the_worker_alone_and_both_services_know_the_model(dev, prod):
+    containers = {}
+    for definition in dev.find_resources("AWS::ECS::TaskDefinition").values():
+        for container in definition["Properties"]["ContainerDefinitions"]:
+            containers[container["Name"]] = container
+    secrets = {n: {s["Name"] for s in c.get("Secrets", [])} for n, c in containers.items()}
+    assert "LLM_API_KEY" in secrets["worker"]
+    assert not any("LLM_API_KEY" in v for n, v in secrets.items() if n != "worker")
+    for container in containers.values():
+        environment = {e["Name"]: e.get("Value") for e in container.get("Environment", [])}
+        assert (environment["LLM_PROVIDER"], environment["LLM_MODEL"]) == ("openai", "m-1")
+        assert "LLM_TABLE" in environment
+        assert "LLM_API_KEY" not in environment
+    # Bedrock needs no key: its credential is the worker's role.
+    assert len(prod.find_resources("AWS::SecretsManager::Secret")) == 3
 
 
 def _secret_reads(template, role_fragment: str) -> set[str]:
@@ -349,7 +372,12 @@ def test_least_privilege_grants(prod):
     }
     assert {
         json.dumps(s["Resource"]) for s in api_statements if "dynamodb" in json.dumps(s["Action"])
-    } == {json.dumps([{"Fn::GetAtt": [tables["JobsLimits"], "Arn"]}])}
+    } == {
+        json.dumps([{"Fn::GetAtt": [tables[name], "Arn"]}])
+        for name in ("JobsLimits", "ModelAnswers")
+    }
+    # Only the worker calls the model.
+    assert not {a for a in api if a.startswith("bedrock:")}
     statements = _statements(prod, "WorkerTaskTaskRole")
     worker = _actions(statements)
     assert {
@@ -371,6 +399,14 @@ def test_least_privilege_grants(prod):
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }
+    # One model, streamed, and nothing else of Bedrock: the inference profile and the model
+    # in the regions it routes to.
+    (bedrock,) = [s for s in statements if "bedrock" in json.dumps(s["Action"])]
+    assert bedrock["Action"] == "bedrock:InvokeModelWithResponseStream"
+    resources = json.dumps(bedrock["Resource"])
+    assert f"inference-profile/{BEDROCK_PROFILE}" in resources
+    assert "foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0" in resources
+    assert "*" not in resources.replace("arn:aws:bedrock:*::", "")
     # It writes servers' own configuration only, never the operator's default webhook.
     (put,) = [s for s in statements if s["Action"] == "ssm:PutParameter"]
     assert json.dumps(put["Resource"]).endswith('parameter/discord-bot/servers/*"]]}')

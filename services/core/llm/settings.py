@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from services.core.env import Env, Secret
 from services.core.errors import ConfigError
@@ -80,7 +81,9 @@ class LlmSettings:
         return self.provider is not None
 
     @classmethod
-    def from_env(cls, env: Env) -> LlmSettings:
+    def from_env(cls, env: Env, *, calls_model: bool) -> LlmSettings:
+        """``calls_model``: the worker's settings (the API never calls the model, and never
+        holds its key)."""
         raw = env.optional("LLM_PROVIDER")
         provider: ProviderName | None = None
         if raw is not None and raw.lower() != "none":
@@ -91,7 +94,7 @@ class LlmSettings:
             raise ConfigError("LLM_MODEL", f"is required with LLM_PROVIDER={provider}")
         allowed = {m.strip() for m in (env.optional("LLM_ALLOWED_MODELS") or "").split(",")}
         api_key = env.optional("LLM_API_KEY")
-        if provider == "anthropic" and api_key is None:
+        if calls_model and provider == "anthropic" and api_key is None:
             raise ConfigError("LLM_API_KEY", "is required with LLM_PROVIDER=anthropic")
         base_url = env.optional("LLM_BASE_URL")
         if base_url is not None and provider == "bedrock":
@@ -123,9 +126,16 @@ class LlmSettings:
             history_seconds=env.integer(
                 "LLM_HISTORY_SECONDS", 24 * 3600, minimum=60, maximum=30 * 86400
             ),
-            cdn_origins=tuple(
-                o.strip().rstrip("/")
-                for o in env.text("DISCORD_CDN_URL", DEFAULT_CDN).split(",")
-                if o.strip()
-            ),
+            cdn_origins=_origins(env.text("DISCORD_CDN_URL", DEFAULT_CDN)),
         )
+
+
+def _origins(urls: str) -> tuple[str, ...]:
+    """Each URL's origin (scheme and host): what a file's URL must start from."""
+    origins = []
+    for url in urls.split(","):
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError("DISCORD_CDN_URL", f"must be http(s) URLs, got {url.strip()!r}")
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(origins)
