@@ -51,7 +51,10 @@ def main() -> int:
             Type="SecureString",
             Overwrite=True,
         )
-    print(f"[init] jobs queue {queues.url}, tables {QUEUE}, {LIMITS} and {ANSWERS}, bus {BUS}", flush=True)
+    print(
+        f"[init] jobs queue {queues.url}, tables {QUEUE}, {LIMITS} and {ANSWERS}, bus {BUS}",
+        flush=True,
+    )
     return 0
 
 

@@ -281,9 +281,7 @@ async def serve(environ: Mapping[str, str]) -> int:
                 model = await astack.enter_async_context(
                     OpenAIStandIn.running(port=int(env.get("LLM_STANDIN_PORT", "8082")))
                 )
-                env.update(
-                    LLM_PROVIDER="openai", LLM_MODEL="standin-chat", LLM_BASE_URL=model.url
-                )
+                env.update(LLM_PROVIDER="openai", LLM_MODEL="standin-chat", LLM_BASE_URL=model.url)
                 print(f"[local] model stand-in (OpenAI protocol) at {model.url}", flush=True)
             processes = [await _spawn("api", env), await _spawn("worker", env)]
             scheduler = None

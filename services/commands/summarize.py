@@ -51,7 +51,9 @@ async def summarize_message(ctx: JobContext, message: TargetMessage) -> Sent | s
 @models.command(description="Summarize this channel's recent messages", name="summarize")
 async def summarize_channel(
     ctx: JobContext,
-    messages: Annotated[int, Option("How many recent messages", min_value=1, max_value=MAX_MESSAGES)],
+    messages: Annotated[
+        int, Option("How many recent messages", min_value=1, max_value=MAX_MESSAGES)
+    ],
 ) -> Sent | str:
     channels = ctx.resources.channels
     if channels is None:
