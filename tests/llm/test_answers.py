@@ -244,3 +244,24 @@ async def test_without_a_model_the_commands_say_so_and_nothing_is_queued(
     assert result.response["data"]["flags"] == EPHEMERAL
     assert "no language model configured" in result.response["data"]["content"]
     assert queue_depth(sqs, queues.url) == 0
+
+
+async def test_discord_failing_mid_answer_never_generates_it_again(
+    llm_env, discord, model, signing_key
+):
+    # The answer's first edit arrives; then Discord refuses every follow-up create for good.
+    model.script(long_answer(), chunk_words=8, delay=0.01)
+    payload = ask("Something long")
+    token = payload["token"]
+    with structlog.testing.capture_logs() as logs:
+        async with llm_bot(llm_env, discord, signing_key):
+            discord.fail(status=500, times=1000, route="POST /webhooks")
+            await discord.interact(payload)
+            async with asyncio.timeout(30):
+                while not any(e["event"] == "job" for e in logs):
+                    await asyncio.sleep(0.05)
+    job = next(e for e in logs if e["event"] == "job")
+    assert job["outcome"] == "completed"  # not retried: that would answer again
+    assert len(model.requests) == 1
+    assert any(e["event"] == "answer_incomplete" for e in logs)
+    assert discord.edits(token)  # the user kept what had arrived

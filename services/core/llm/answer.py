@@ -15,6 +15,7 @@ import structlog
 
 from services.core.bot.context import JobContext
 from services.core.discord.components import Button
+from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.messages import MENTION_NONE, Message
 from services.core.errors import ConfigStoreError
 from services.core.llm.answers import Exchange
@@ -35,6 +36,10 @@ RETRYING_TEXT: Final = "*(The model is busy; trying again in {seconds} s…)*"
 # A rough count when the model's own is missing (a stopped stream sends no usage): about
 # four characters a token for English text, as the providers' own guides estimate.
 CHARS_PER_TOKEN: Final = 4
+
+
+class AnswerIncompleteError(Exception):
+    """Discord refused the rest of an answer it had begun to show (logged where found)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,8 @@ async def answer(
         attempts += 1
         try:
             streamed = await _stream_once(ctx, llm, request, answer_id, buttons)
+        except AnswerIncompleteError:
+            return
         except ModelError as exc:  # nothing was shown: it can be asked again
             failure = exc
             if not exc.retryable or attempts > llm.settings.retries:
@@ -168,9 +175,17 @@ async def _stream_once(
         final_button=buttons.follow_up if answers is not None else None,
         stopped=stopped,
     )
-    # Leaving this block closes the model's stream: on Stop, the model stops generating.
-    async with llm.provider.stream(request) as events:
-        return await writer.write(events)
+    try:
+        # Leaving this block closes the model's stream: on Stop, the model stops generating.
+        async with llm.provider.stream(request) as events:
+            return await writer.write(events)
+    except DiscordHTTPError as exc:
+        if not writer.sent:
+            raise  # nothing reached the user: the job may run again
+        # Part of the answer is in Discord: running the job again would generate it again
+        # and send it twice. The user keeps what arrived.
+        log.error("answer_incomplete", status=exc.status, code=exc.code)
+        raise AnswerIncompleteError from None
 
 
 def _tokens(request: ChatRequest, streamed: Streamed) -> tuple[int, int]:

@@ -26,6 +26,8 @@ STOP_KEEP: Final = 3600
 # DynamoDB items are at most 400 KB; an exchange kept for follow-ups is far smaller, and a
 # long history costs tokens at every follow-up: keep the latest characters.
 MAX_HISTORY_CHARS: Final = 24_000
+_CUT_CLOSE: Final = "\n(cut short)\n</data>"
+MIN_CUT: Final = 1000  # less room than this for a cut turn: leave it out
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +97,28 @@ class AnswerStore:
 
 def _trimmed(turns: list[dict[str, str]]) -> list[dict[str, str]]:
     """The latest turns that fit ``MAX_HISTORY_CHARS``, starting with a user turn (every
-    provider wants the conversation to open with the user)."""
+    provider wants the conversation to open with the user). The oldest one kept may be cut:
+    it keeps its start (the instruction, and the data block's opening marker) and its data
+    block is closed again, so a cut never leaves a user's text outside its markers."""
     kept: list[dict[str, str]] = []
     size = 0
     for turn in reversed(turns):
         room = MAX_HISTORY_CHARS - size
-        if room <= 0:
-            break
-        text = turn["text"] if len(turn["text"]) <= room else turn["text"][-room:]
-        kept.append({"role": turn["role"], "text": text})
-        size += len(text)
+        if len(turn["text"]) <= room:
+            kept.append(turn)
+            size += len(turn["text"])
+            continue
+        if room >= MIN_CUT:  # the oldest turn kept, cut: nothing older fits
+            kept.append({"role": turn["role"], "text": _cut(turn["text"], room)})
+        break
     kept.reverse()
     while kept and kept[0]["role"] != "user":
         kept.pop(0)
     return kept
+
+
+def _cut(text: str, limit: int) -> str:
+    head = text[: limit - len(_CUT_CLOSE)]
+    if head.count("<data ") > head.count("</data>"):
+        return head + _CUT_CLOSE
+    return head

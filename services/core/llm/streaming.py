@@ -96,6 +96,11 @@ class AnswerWriter:
         self._arrived = asyncio.Event()
         self._finished: Finished | None = None
 
+    @property
+    def sent(self) -> bool:
+        """Whether any of the answer has reached Discord (then it must not be run again)."""
+        return self._first_edit is not None
+
     async def write(self, events: AsyncIterator[Event]) -> Streamed:
         """Read ``events`` to the end, or until Stop; the caller closes the model stream."""
         reader = asyncio.create_task(self._read(events))
