@@ -28,6 +28,6 @@ SUMMARIZE = prompts.add(
 )
 ASK_WITH_FILE = prompts.add(
     "ask_with_file",
-    "Answer the question, using the attached file below.",
-    data=("question", "file"),
+    "Answer my question, which follows the file, using the file.",
+    data=("file",),
 )

@@ -15,7 +15,7 @@ import structlog
 
 from devtools import interactions
 from services.core.llm.errors import USER_TEXT, ErrorKind
-from services.core.llm.streaming import CURSOR, STOPPED_NOTE
+from services.core.llm.streaming import CURSOR, STOPPED_NOTE, UNDELIVERED_NOTE
 from tests.conftest import APPLICATION_ID
 from tests.llm.conftest import EDIT_INTERVAL, ask, llm_bot
 
@@ -263,5 +263,34 @@ async def test_discord_failing_mid_answer_never_generates_it_again(
     job = next(e for e in logs if e["event"] == "job")
     assert job["outcome"] == "completed"  # not retried: that would answer again
     assert len(model.requests) == 1
-    assert any(e["event"] == "answer_incomplete" for e in logs)
-    assert discord.edits(token)  # the user kept what had arrived
+    assert any(e["event"] == "answer_undelivered" for e in logs)
+    # The user keeps what arrived, told the rest did not, with no cursor or Stop left.
+    reply = discord.state(token).original
+    assert reply["content"].endswith(UNDELIVERED_NOTE)
+    assert CURSOR not in reply["content"]
+    assert reply["components"] == []
+    # The answer's tokens are counted all the same.
+    answer = next(e for e in logs if e["event"] == "answer")
+    assert answer["outcome"] == "undelivered"
+    assert answer["tokens_out"] > 0
+
+
+async def test_a_reply_deleted_mid_answer_ends_it_without_hammering_discord(
+    llm_env, discord, model, signing_key
+):
+    model.endless(chunk_words=2, delay=0.01)
+    payload = ask("Go on")
+    token = payload["token"]
+    with structlog.testing.capture_logs() as logs:
+        async with llm_bot(llm_env, discord, signing_key):
+            await discord.interact(payload)
+            await discord.wait_for(lambda: stop_button(discord, token) is not None, 15)
+            # A moderator deletes the reply: every edit of it is now 404.
+            discord.fail(status=404, times=10_000, route="PATCH /webhooks")
+            await model.wait_for(lambda: model.disconnects == 1, timeout=10)
+            async with asyncio.timeout(10):
+                while not any(e["event"] == "job" for e in logs):
+                    await asyncio.sleep(0.05)
+    refused = [r for r in discord.requests if r.method == "PATCH" and r.status == 404]
+    assert 1 <= len(refused) <= 2  # the edit that found it gone, and the one last attempt
+    assert next(e for e in logs if e["event"] == "answer")["outcome"] == "undelivered"

@@ -3,6 +3,7 @@ trimmed to its latest turns, with no user text ever cut out of its data block.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,9 +38,11 @@ async def test_a_long_file_is_cut_inside_its_block_and_the_answer_kept(moto, ans
     user, answer = kept.turns
     assert (user.role, answer.text) == ("user", "It says to obey.")
     assert len(user.text) + len(answer.text) <= MAX_HISTORY_CHARS
-    assert user.text.startswith('Answer the question, using the file below.\n\n<data label="file">')
-    assert user.text.endswith("</data>")
-    assert user.text.count("</data>") == 1  # the file's own markers stay defused
+    (tag,) = re.findall(r'<data-([0-9a-f]{8}) label="file">', user.text)
+    assert user.text.startswith(f"Answer the question, using the file below.\n\n<data-{tag} label")
+    # Cut inside the file, and the block closed again: nothing of it outside its markers.
+    assert user.text.endswith(f"(cut short)\n</data-{tag}>")
+    assert user.text.count(tag) == 2
 
 
 async def test_an_expired_exchange_is_gone(moto, answers_table):

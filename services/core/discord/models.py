@@ -59,4 +59,6 @@ class MessageFlags(IntFlag):
 class Permissions(IntFlag):
     ADMINISTRATOR = 1 << 3
     MANAGE_GUILD = 1 << 5
+    VIEW_CHANNEL = 1 << 10
     MANAGE_MESSAGES = 1 << 13
+    READ_MESSAGE_HISTORY = 1 << 16

@@ -19,10 +19,10 @@ from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.messages import MENTION_NONE, Message
 from services.core.errors import ConfigStoreError
 from services.core.llm.answers import Exchange
-from services.core.llm.errors import ErrorKind, ModelError
-from services.core.llm.models import ChatRequest, Turn
+from services.core.llm.errors import USER_TEXT, ErrorKind, ModelError
+from services.core.llm.models import ChatRequest, Image, Turn
 from services.core.llm.runtime import Llm
-from services.core.llm.settings import BASE_SYSTEM_PROMPT
+from services.core.llm.settings import BASE_SYSTEM_PROMPT, CHARS_PER_TOKEN
 from services.core.llm.streaming import AnswerWriter, Streamed
 
 log = structlog.get_logger("llm.answer")
@@ -33,9 +33,9 @@ PROMPT_SETTING: Final = "system_prompt"
 BACKOFF_BASE: Final = 1.0
 BACKOFF_CAP: Final = 20.0
 RETRYING_TEXT: Final = "*(The model is busy; trying again in {seconds} s…)*"
-# A rough count when the model's own is missing (a stopped stream sends no usage): about
-# four characters a token for English text, as the providers' own guides estimate.
-CHARS_PER_TOKEN: Final = 4
+# What an image counts for before the model has counted it (a 1,000 by 1,000 picture is
+# about 1,300 tokens for Claude, 765 to 1,105 for OpenAI's models).
+IMAGE_TOKENS: Final = 1600
 
 
 class AnswerIncompleteError(Exception):
@@ -94,6 +94,13 @@ async def answer(
         turns=tuple(turns),
         max_output_tokens=llm.settings.max_output_tokens,
     )
+    if estimate_tokens(request) > llm.settings.max_input_tokens:
+        # The commands cut what they send to fit; this guards what they did not foresee.
+        log.warning("answer", kind=kind, model=model, outcome="too_long")
+        await ctx.edit(
+            Message(content=USER_TEXT[ErrorKind.TOO_LONG], allowed_mentions=MENTION_NONE)
+        )
+        return
     answer_id = ctx.interaction.id
     started = time.monotonic()
     attempts = 0
@@ -188,16 +195,26 @@ async def _stream_once(
         raise AnswerIncompleteError from None
 
 
+def estimate_tokens(request: ChatRequest) -> int:
+    """The request's size in tokens, as counted before the model does."""
+    text = len(request.system) + sum(len(t.text) for t in request.turns)
+    images = sum(1 for t in request.turns for p in t.parts if isinstance(p, Image))
+    return text // CHARS_PER_TOKEN + images * IMAGE_TOKENS
+
+
 def _tokens(request: ChatRequest, streamed: Streamed) -> tuple[int, int]:
+    """Tokens in and out: the model's count, else an estimate (a stopped or undelivered
+    stream ends before the model says)."""
     if streamed.finished is not None and (
         streamed.finished.input_tokens or streamed.finished.output_tokens
     ):
         return streamed.finished.input_tokens, streamed.finished.output_tokens
-    sent = len(request.system) + sum(len(t.text) for t in request.turns)
-    return sent // CHARS_PER_TOKEN, len(streamed.text) // CHARS_PER_TOKEN
+    return estimate_tokens(request), len(streamed.text) // CHARS_PER_TOKEN
 
 
 def _outcome(streamed: Streamed) -> str:
+    if streamed.undelivered:
+        return "undelivered"
     if streamed.stopped:
         return "stopped"
     if streamed.error is not None:

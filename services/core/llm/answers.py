@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 
 from services.core.llm.models import Turn
+from services.core.llm.prompts import NONCE_BYTES, close_blocks
 
 # A Stop flag outlives any answer (a stream that long would have hit LLM_TIMEOUT or the
 # output budget), and is then deleted by the TTL.
@@ -26,7 +27,9 @@ STOP_KEEP: Final = 3600
 # DynamoDB items are at most 400 KB; an exchange kept for follow-ups is far smaller, and a
 # long history costs tokens at every follow-up: keep the latest characters.
 MAX_HISTORY_CHARS: Final = 24_000
-_CUT_CLOSE: Final = "\n(cut short)\n</data>"
+_CUT_NOTE: Final = "(cut short)"
+# What closing a cut turn's blocks adds, at most (two blocks: a question and a file).
+_CUT_ROOM: Final = 2 * len(f"\n{_CUT_NOTE}\n</data-{'0' * 2 * NONCE_BYTES}>")
 MIN_CUT: Final = 1000  # less room than this for a cut turn: leave it out
 
 
@@ -118,7 +121,4 @@ def _trimmed(turns: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def _cut(text: str, limit: int) -> str:
-    head = text[: limit - len(_CUT_CLOSE)]
-    if head.count("<data ") > head.count("</data>"):
-        return head + _CUT_CLOSE
-    return head
+    return close_blocks(text[: limit - _CUT_ROOM], _CUT_NOTE)

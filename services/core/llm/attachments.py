@@ -32,6 +32,17 @@ class FileText:
     text: str
 
 
+async def _body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, or as soon as it passes ``limit``, what came so far: one read returns
+    what is buffered, not the whole file."""
+    data = bytearray()
+    async for piece in response.content.iter_chunked(64 * 1024):
+        data += piece
+        if len(data) > limit:
+            break
+    return bytes(data)
+
+
 def _allowed(url: str, origins: tuple[str, ...]) -> bool:
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
@@ -47,9 +58,7 @@ async def read_attachment(attachment: Attachment, *, origins: tuple[str, ...]) -
         raise UnreadableFileError("That file is not one Discord hosts, so I did not open it.")
     is_image = media in IMAGE_TYPES
     if not is_image and not media.startswith(TEXT_TYPES):
-        raise UnreadableFileError(
-            f"I can read text files and images (PNG, JPEG, GIF, WebP), not {media or 'this'}."
-        )
+        raise UnreadableFileError("I can read text files and images (PNG, JPEG, GIF, WebP) only.")
     limit = MAX_IMAGE_BYTES if is_image else MAX_TEXT_BYTES
     if isinstance(size, int) and size > limit:
         raise UnreadableFileError(f"That file is too large for me ({limit // 1000} KB at most).")
@@ -63,7 +72,7 @@ async def read_attachment(attachment: Attachment, *, origins: tuple[str, ...]) -
                 raise UnreadableFileError(
                     f"I could not download the file (HTTP {response.status})."
                 )
-            data = await response.content.read(limit + 1)
+            data = await _body(response, limit)
     except (aiohttp.ClientError, TimeoutError):
         raise UnreadableFileError("I could not download the file; try again.") from None
     if len(data) > limit:

@@ -15,6 +15,7 @@ text between the markers is only to be read (``settings.BASE_SYSTEM_PROMPT``).
 from __future__ import annotations
 
 import re
+import secrets
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,15 +25,25 @@ from services.core.llm.errors import PromptError
 from services.core.llm.models import Part, Turn
 
 _LABEL: Final = re.compile(r"[a-z][a-z0-9 _-]{0,39}")
-# What would end a data block early, or open a new one, made harmless (a zero-width space
-# inside the marker): the model sees the text as written, and it stays inside its block.
-_MARKERS: Final = re.compile(r"<(/?)(data)", re.IGNORECASE)
+# Each turn's blocks are marked with a random tag (``<data-3f9a0c1e label="file">``): text
+# that would close a block has to name a tag it never saw. Anything that looks like a
+# marker all the same is made harmless (a zero-width space inside it), so the model sees the
+# text as written and it stays inside its block.
+_MARKERS: Final = re.compile(r"<(\s*/?\s*)(data)", re.IGNORECASE)
+_OPENED: Final = re.compile(r"<data-([0-9a-f]{8}) label=")
+NONCE_BYTES: Final = 4
 
 
-def data_block(label: str, text: str) -> str:
+def data_block(label: str, text: str, tag: str) -> str:
     """``text`` between markers that say what it is; it cannot close them itself."""
     safe = _MARKERS.sub(lambda m: f"<{m.group(1)}\u200b{m.group(2)}", text)
-    return f'<data label="{label}">\n{safe}\n</data>'
+    return f'<data-{tag} label="{label}">\n{safe}\n</data-{tag}>'
+
+
+def close_blocks(text: str, note: str) -> str:
+    """``text`` (cut short) with each data block it leaves open closed after ``note``."""
+    unclosed = [t for t in _OPENED.findall(text) if f"</data-{t}>" not in text]
+    return text + "".join(f"\n{note}\n</data-{t}>" for t in unclosed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +57,12 @@ class Prompt:
         *,
         values: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
+        question: str | None = None,
         extra: Sequence[Part] = (),
     ) -> Turn:
         """The user turn: the instruction with ``values``, then each data slot's text, then
-        ``extra`` parts (an image)."""
+        the user's own ``question`` (theirs to ask: not data), then ``extra`` parts (an
+        image)."""
         values = dict(values or {})
         data = dict(data or {})
         wanted = _placeholders(self.instruction)
@@ -59,8 +72,10 @@ class Prompt:
         if unknown:
             raise PromptError(self.name, f"has no data slot {sorted(unknown)}")
         text = self.instruction.format(**values)
-        blocks = [data_block(label, data[label]) for label in self.data if label in data]
-        return Turn.user("\n\n".join([text, *blocks]), *extra)
+        tag = secrets.token_hex(NONCE_BYTES)
+        blocks = [data_block(label, data[label], tag) for label in self.data if label in data]
+        asked = [question] if question else []
+        return Turn.user("\n\n".join([text, *blocks, *asked]), *extra)
 
 
 def _placeholders(instruction: str) -> set[str]:

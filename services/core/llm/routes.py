@@ -25,7 +25,7 @@ from services.core.bot.context import SENT, CommandContext, JobContext, Sent
 from services.core.bot.router import Router
 from services.core.bot.routes import Handler
 from services.core.discord.components import Button, ButtonStyle, Modal, TextInput, TextInputStyle
-from services.core.discord.messages import Message
+from services.core.discord.messages import MENTION_NONE, Message
 from services.core.llm.answer import Buttons, answer
 from services.core.llm.models import Turn
 
@@ -37,10 +37,15 @@ NOT_CONFIGURED_TEXT: Final = (
     "This bot has no language model configured, so its AI commands are off for now."
 )
 NOT_YOURS_TEXT: Final = "Only who asked for this answer can stop it."
+NOT_YOUR_TALK_TEXT: Final = (
+    "Only who asked for this answer can follow it up; ask your own with /ask."
+)
 NOT_STOPPABLE_TEXT: Final = "This answer cannot be stopped from here."
 STOP_FAILED_TEXT: Final = "The answer could not be stopped just now; try again."
 EXPIRED_TEXT: Final = "That conversation has expired; start a new one with /ask."
 MAX_QUESTION: Final = 2000
+CUT_HERE: Final = "\n[… cut here: too long to send whole]"
+CUT_BEFORE: Final = "[… earlier text left out: too long to send whole]\n"
 # Within the API's instant budget (3 s in all, Discord's deadline).
 STOP_TIMEOUT: Final = 1.5
 
@@ -49,6 +54,22 @@ _MODEL_HANDLERS: set[Handler] = set()
 
 def uses_model(handler: Handler) -> bool:
     return handler in _MODEL_HANDLERS
+
+
+def fitted(text: str, limit: int, *, keep: str = "start") -> str:
+    """``text`` within ``limit`` characters, saying where it was cut: its start kept (a
+    file), or its end (a transcript, whose newest lines matter most)."""
+    if len(text) <= limit:
+        return text
+    if keep == "start":
+        return text[: limit - len(CUT_HERE)] + CUT_HERE
+    return CUT_BEFORE + text[len(text) - limit + len(CUT_BEFORE) :]
+
+
+def notice(text: str) -> Message:
+    """A model command's own short answer (a refusal, a problem). It may quote what a user
+    gave (a file's name), so it pings nobody."""
+    return Message(content=text, allowed_mentions=MENTION_NONE)
 
 
 class ModelCommands:
@@ -71,8 +92,11 @@ class ModelCommands:
             log.info("answer_stop_requested", answer_id=answer)
             return None  # acknowledged; the stream's next edit says "stopped"
 
-        @router.component("answer-more:{answer}", signed=True)
-        async def follow_up(ctx: CommandContext, answer: str) -> Modal:
+        @router.component("answer-more:{answer}:{user}", signed=True)
+        async def follow_up(ctx: CommandContext, answer: str, user: str) -> Modal | Message:
+            # The exchange may hold what only its asker gave (a file): theirs to continue.
+            if ctx.user_id != user:
+                return Message(content=NOT_YOUR_TALK_TEXT, ephemeral=True)
             question = TextInput(
                 "question",
                 "Your follow-up question",
@@ -87,13 +111,15 @@ class ModelCommands:
             )
 
         @router.modal("answer-ask:{answer}", defer=True, signed=True)
-        async def followed_up(ctx: JobContext, answer: str) -> Sent | str:
+        async def followed_up(ctx: JobContext, answer: str) -> Sent | Message:
             llm = ctx.resources.llm
             if llm is None or llm.provider is None:
-                return NOT_CONFIGURED_TEXT
+                return notice(NOT_CONFIGURED_TEXT)
             history = await llm.answers.exchange(answer) if llm.answers is not None else None
             if history is None:
-                return EXPIRED_TEXT
+                return notice(EXPIRED_TEXT)
+            if history.user_id != ctx.user_id:
+                return notice(NOT_YOUR_TALK_TEXT)
             question = str(ctx.fields.get("question") or "").strip()[:MAX_QUESTION]
             return await self.answer(ctx, [*history.turns, Turn.user(question)], kind="follow_up")
 
@@ -129,16 +155,16 @@ class ModelCommands:
         )
         more = Button(
             "Follow up",
-            custom_id=ctx.custom_id(self._more, answer=answer_id),
+            custom_id=ctx.custom_id(self._more, answer=answer_id, user=ctx.user_id or ""),
             style=ButtonStyle.SECONDARY,
             emoji="💬",
         )
         return Buttons(stop=stop, follow_up=more)
 
-    async def answer(self, ctx: JobContext, turns: Sequence[Turn], *, kind: str) -> Sent | str:
+    async def answer(self, ctx: JobContext, turns: Sequence[Turn], *, kind: str) -> Sent | Message:
         """Stream the model's answer to ``turns`` into the reply."""
         llm = ctx.resources.llm
         if llm is None or llm.provider is None:
-            return NOT_CONFIGURED_TEXT
+            return notice(NOT_CONFIGURED_TEXT)
         await answer(ctx, llm, turns, buttons=self.buttons(ctx), kind=kind)
         return SENT
