@@ -36,9 +36,10 @@ bench: setup
 	$(PY) -m bench.answers
 	$(PY) -m bench.soak
 
-# CloudFormation templates into cdk.out/, offline (no AWS credentials needed).
+# CloudFormation templates into cdk.out/, offline (no AWS credentials needed); context as
+# the cdk CLI takes it: make synth CONTEXT="-c llm_provider=bedrock -c llm_model=..."
 synth: setup
-	$(PY) -m infra.app
+	$(PY) -m infra.app $(CONTEXT)
 
 register: setup
 	$(PY) -m devtools.register

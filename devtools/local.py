@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -126,6 +127,17 @@ def _choices(component: Mapping[str, Any]) -> str:
     return f" values {'|'.join(map(str, values))}" if values else ""
 
 
+SHOWN_CHARS = 160
+# The bot token of ``make run``: the stand-in plays Discord and accepts it for the bot's own
+# routes (reading a channel for /summarize); it is nobody's real token.
+LOCAL_BOT_TOKEN = "local.bot.token-make-run"
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def print_event(kind: str, record: Any, message: Mapping[str, Any] | None) -> None:
     """One line per thing the stand-in saw or did, as a user would see it in Discord."""
     shown = dict(message or {})
@@ -151,6 +163,11 @@ def print_event(kind: str, record: Any, message: Mapping[str, Any] | None) -> No
     flags = shown.get("flags") or 0
     visibility = " (ephemeral)" if flags & 64 else ""
     content = "Bot is thinking…" if flags & 128 else shown.get("content", "")
+    if kind in ("edit_original", "edit_followup") and len(content) > SHOWN_CHARS:
+        # A streamed answer is edited many times: its newest words say what changed.
+        content = f"[{len(content)} chars] …{content[-SHOWN_CHARS:]}"
+    if kind == "edit_followup" and shown.get("id"):
+        where += f", follow-up {shown['id']}"
     extra = _components(shown)
     print(f"[discord] {kind:<14} {where}{visibility}: {content!r}{extra}", flush=True)
 
@@ -227,6 +244,22 @@ async def serve(environ: Mapping[str, str]) -> int:
     # Short polls so Ctrl-C stops an idle worker at once; deployed workers poll 20 s.
     env.setdefault("WORKER_POLL_SECONDS", "2")
     real_discord = bool(env.get("DISCORD_PUBLIC_KEY"))
+    wanted = [("PORT", env["PORT"])]
+    if not env.get("JOBS_QUEUE_URL"):
+        wanted.append(("LOCAL_AWS_PORT", env.get("LOCAL_AWS_PORT", "4566")))
+    if not real_discord:
+        wanted.append(("DISCORD_STANDIN_PORT", env.get("DISCORD_STANDIN_PORT", "8081")))
+    if not env.get("LLM_PROVIDER"):
+        wanted.append(("LLM_STANDIN_PORT", env.get("LLM_STANDIN_PORT", "8082")))
+    taken = [(name, port) for name, port in wanted if _port_taken(int(port))]
+    if taken:
+        for name, port in taken:
+            print(
+                f"[local] port {port} is in use (another `make run`, or LocalStack?): free it "
+                f"or choose another with {name}=...",
+                flush=True,
+            )
+        return 1
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -257,9 +290,11 @@ async def serve(environ: Mapping[str, str]) -> int:
             if not real_discord:
                 from devtools.standin import DiscordStandIn
 
+                env.setdefault("DISCORD_BOT_TOKEN", LOCAL_BOT_TOKEN)
                 standin = await astack.enter_async_context(
                     DiscordStandIn(
                         application_id=identity["application_id"],
+                        bot_token=env["DISCORD_BOT_TOKEN"],
                         on_event=print_event,
                         port=int(env.get("DISCORD_STANDIN_PORT", "8081")),
                     )
@@ -268,6 +303,8 @@ async def serve(environ: Mapping[str, str]) -> int:
                     DISCORD_PUBLIC_KEY=identity["public_key"],
                     DISCORD_APPLICATION_ID=identity["application_id"],
                     DISCORD_API_URL=standin.url,
+                    # Files attached to commands are served by the stand-in, as by Discord's CDN.
+                    DISCORD_CDN_URL=standin.url,
                     STANDIN="1",
                 )
                 print(f"[local] Discord stand-in at {standin.url}", flush=True)
@@ -315,7 +352,11 @@ async def serve(environ: Mapping[str, str]) -> int:
             exited = [asyncio.create_task(p.wait()) for p in processes]
             stop = asyncio.create_task(stopping.wait())
             await asyncio.wait([stop, *exited], return_when=asyncio.FIRST_COMPLETED)
+            asked = stopping.is_set()  # Ctrl-C or SIGTERM, not a service that exited
             stop.cancel()
+            if not asked:
+                print("[local] a service stopped on its own: stopping the rest", flush=True)
+                stopping.set()
             for process in processes:
                 if process.returncode is None:
                     process.send_signal(signal.SIGTERM)
@@ -324,7 +365,7 @@ async def serve(environ: Mapping[str, str]) -> int:
                 await scheduler
             await asyncio.gather(*_PUMPS, return_exceptions=True)
             print(f"[local] stopped (api {_exit(codes[0])}, worker {_exit(codes[1])})", flush=True)
-            return 0 if stopping.is_set() else 1
+            return 0 if asked else 1
     return 1
 
 

@@ -8,7 +8,8 @@
     python -m devtools.send --message "Word count" --text "how many words is this"
     python -m devtools.send --click roll                           the newest button named roll…
     python -m devtools.send --click colour:1 --values red,blue      a select menu
-    python -m devtools.send --modal feedback:1 text="Nice bot"     a submitted modal
+    python -m devtools.send --modal feedback text="Nice bot"       the newest modal named feedback…
+    python -m devtools.send ask prompt="What is this?" file=notes.txt   a file, as an attachment
     python -m devtools.send --ping                                 a PING
     python -m devtools.send --admin config show                    as a server administrator
     python -m devtools.send --dm ping                              in a DM, not a server
@@ -25,8 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import mimetypes
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -89,8 +92,24 @@ def _options(words: list[str]) -> tuple[str, list[dict[str, Any]]]:
     return path[0], options
 
 
+# What Discord computes for an ordinary member in an ordinary channel: they see it, write
+# in it and read its history.
+MEMBER_PERMISSIONS = int(
+    Permissions.VIEW_CHANNEL | Permissions.SEND_MESSAGES | Permissions.READ_MESSAGE_HISTORY
+)
+
+
+def _permissions(admin: bool) -> int:
+    return int(Permissions.ADMINISTRATOR) | MEMBER_PERMISSIONS if admin else MEMBER_PERMISSIONS
+
+
 def build(
-    words: list[str], application_id: str, *, guild: bool, admin: bool = False
+    words: list[str],
+    application_id: str,
+    *,
+    guild: bool,
+    admin: bool = False,
+    resolved: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A slash command interaction from the CLI's words."""
     name, options = _options(words)
@@ -99,8 +118,47 @@ def build(
         name,
         options,
         guild_id=interactions.DEV_GUILD_ID if guild else None,
-        permissions=int(Permissions.ADMINISTRATOR) if admin else 0,
+        permissions=_permissions(admin),
+        resolved=resolved,
     )
+
+
+async def _attach(words: list[str], base: str | None) -> tuple[list[str], dict[str, Any] | None]:
+    """``name=path`` for an attachment option: the file goes to the stand-in, which serves
+    it as Discord's CDN would, and the option takes its attachment id."""
+    from services.core.bot.loader import load_bot
+
+    path, pairs = _split(words)
+    try:
+        specs = {s.name: s for s in load_bot().router.get(" ".join(path)).options}
+    except UnknownCommandError:
+        return words, None
+    attached: dict[str, Any] = {}
+    out = list(path)
+    for name, raw in pairs:
+        spec = specs.get(name)
+        if spec is None or spec.type is not OptionType.ATTACHMENT:
+            out.append(f"{name}={raw}")
+            continue
+        if base is None:
+            raise SystemExit("attaching a file needs `make run`'s Discord stand-in")
+        file = Path(raw)
+        if not file.is_file():
+            raise SystemExit(f"{name}: no file at {raw}")
+        content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{base}/_fake/files",
+                params={"filename": file.name},
+                data=file.read_bytes(),
+                headers={"Content-Type": content_type},
+            ) as response,
+        ):
+            attachment = await response.json()
+        attached[attachment["id"]] = attachment
+        out.append(f"{name}={attachment['id']}")
+    return out, {"attachments": attached} if attached else None
 
 
 def _standin_url() -> str | None:
@@ -129,7 +187,7 @@ async def _message_with(
 
 async def compose(args: argparse.Namespace, application_id: str, base: str | None) -> Any:
     guild_id = None if args.dm else interactions.DEV_GUILD_ID
-    permissions = int(Permissions.ADMINISTRATOR) if args.admin else 0
+    permissions = _permissions(args.admin)
     if args.ping:
         return interactions.ping(application_id)
     if args.user:
@@ -163,9 +221,17 @@ async def compose(args: argparse.Namespace, application_id: str, base: str | Non
         )
     if args.modal:
         _, pairs = _split(args.words)
+        modal = args.modal
+        if base is not None:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{base}/_fake/modals", params={"custom_id": modal}) as found,
+            ):
+                if found.status == 200:
+                    modal = (await found.json())["custom_id"]
         return interactions.modal_submit(
             application_id,
-            args.modal,
+            modal,
             dict(pairs),
             guild_id=guild_id,
             permissions=permissions,
@@ -179,7 +245,8 @@ async def compose(args: argparse.Namespace, application_id: str, base: str | Non
         if leaf:
             leaf[-1]["focused"] = True  # what the user is typing now
         return payload
-    return build(args.words, application_id, guild=not args.dm, admin=args.admin)
+    words, resolved = await _attach(args.words, base)
+    return build(words, application_id, guild=not args.dm, admin=args.admin, resolved=resolved)
 
 
 async def send_direct(url: str, key: SigningKey, payload: dict[str, Any]) -> int:
@@ -249,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", help="the text of the message it is run on")
     parser.add_argument("--click", metavar="CUSTOM_ID", help="click a button (or a select)")
     parser.add_argument("--values", help="comma-separated values chosen in a select menu")
-    parser.add_argument("--modal", metavar="CUSTOM_ID", help="submit a modal, fields as k=v")
+    parser.add_argument(
+        "--modal", metavar="CUSTOM_ID", help="submit a modal (or the newest of that name), k=v"
+    )
     args = parser.parse_args(argv)
     identity = dev_identity()
     base = None if args.direct else _standin_url()

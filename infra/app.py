@@ -128,16 +128,39 @@ def _text(app: cdk.App, key: str, variable: str) -> str:
     return value
 
 
-def main() -> int:
+def context_arguments(argv: list[str]) -> dict[str, str]:
+    """``-c key=value`` pairs, as the cdk CLI takes them (``make synth CONTEXT="-c ..."``)."""
+    context: dict[str, str] = {}
+    pairs = iter(argv)
+    for word in pairs:
+        value = next(pairs, "") if word in ("-c", "--context") else word
+        if word not in ("-c", "--context") or "=" not in value:
+            raise SettingsError(f"expected -c key=value, got {word!r} {value!r}".strip())
+        key, _, given = value.partition("=")
+        context[key] = given
+    return context
+
+
+def main(argv: list[str] | None = None) -> int:
     # `cdk synth` sets CDK_OUTDIR; run directly (`make synth`), write to cdk.out/ too.
-    app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
     try:
+        context = context_arguments(sys.argv[1:] if argv is None else argv)
+        app = cdk.App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"), context=context)
         build(app)
     except SettingsError as exc:
         print(f"settings error: {exc}", file=sys.stderr)
         return 2
     app.synth()
-    return 0
+    # The cdk CLI fails a synth with errors (cdk-nag's findings among them); so does this.
+    errors = [
+        f"{construct.node.path}: {entry.data}"
+        for construct in app.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == "aws:cdk:error"
+    ]
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ from cdk_nag import NagSuppressions
 if TYPE_CHECKING:
     from infra.stack import BotStack
 
-SSM_WILDCARDS = {"regex": "/^Resource::arn:aws:ssm:<AWS::Region>:<AWS::AccountId>:parameter/.*$/"}
-TASK_WILDCARD = {"regex": "/^Resource::arn:aws:ecs:<AWS::Region>:<AWS::AccountId>:task/.*$/"}
+# The region and account are tokens (<AWS::Region>) in an environment-agnostic synth, and
+# their values once `cdk` or CDK_DEFAULT_REGION gives them: the same permission either way.
+_WHERE = "(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|[0-9]{12})"
+SSM_WILDCARDS = {"regex": f"/^Resource::arn:aws:ssm:{_WHERE}:parameter/.*$/"}
+TASK_WILDCARD = {"regex": f"/^Resource::arn:aws:ecs:{_WHERE}:task/.*$/"}
 # A cross-region inference profile's model, in the regions the profile routes to (one model).
 PROFILE_MODEL = {"regex": "/^Resource::arn:aws:bedrock:\\*::foundation-model/.*$/"}
 LAMBDA_LOGS = (

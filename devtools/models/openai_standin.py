@@ -626,8 +626,17 @@ _LONG_CODE: Final = (
 )
 
 
+# The bot's data blocks (services/core/llm/prompts.py): <data-<tag> label="...">…</data-<tag>>.
+_DATA: Final = re.compile(r'<data-([0-9a-f]+) label="[^"]*">\n(.*?)\n</data-\1>', re.DOTALL)
+
+
 def default_answer(question: str) -> str:
-    """The stand-in's answer to ``question`` when no script is queued."""
+    """The stand-in's answer to ``question`` when no script is queued. A question built from a
+    template is told by what it carries (the topic, the text, the messages), not by the
+    template's instruction."""
+    carried = [content for _tag, content in _DATA.findall(question)]
+    if carried:
+        question = " ".join(carried)
     topic = " ".join(question.split())[:_TOPIC_CHARS] or "nothing in particular"
     opening = f"You asked about: {topic}."
     if _LONG.search(question) is None:

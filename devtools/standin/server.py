@@ -246,6 +246,28 @@ class DiscordStandIn:
             return web.json_response({"error": "no message carries that custom_id"}, status=404)
         return web.json_response({"message": found[0], "custom_id": found[1]})
 
+    def modal_with(self, custom_id: str) -> str | None:
+        """The custom_id of the newest modal the bot opened whose id is ``custom_id`` or
+        starts with it and a ":" (the template's name is enough), as ``message_with``."""
+        for state in reversed(list(self.interactions.values())):
+            found = (state.modal or {}).get("custom_id")
+            if isinstance(found, str) and (found == custom_id or found.startswith(custom_id + ":")):
+                return found
+        return None
+
+    async def _find_modal(self, request: web.Request) -> web.Response:
+        found = self.modal_with(request.query.get("custom_id", ""))
+        if found is None:
+            return web.json_response({"error": "the bot opened no such modal"}, status=404)
+        return web.json_response({"custom_id": found})
+
+    async def _host_file(self, request: web.Request) -> web.Response:
+        """A file a user attaches to a command (``?filename=``, the body its bytes): its
+        attachment object, as the interaction's ``resolved.attachments`` carries it."""
+        filename = request.query.get("filename", "file")
+        content_type = request.headers.get("Content-Type", DEFAULT_CONTENT_TYPE)
+        return web.json_response(self.host_file(filename, await request.read(), content_type))
+
     async def _fake_interaction(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json()
@@ -279,6 +301,8 @@ class DiscordStandIn:
         app.router.add_post(FAKE_PREFIX + "webhooks", self._admin_create_webhook)
         app.router.add_post(FAKE_PREFIX + "interactions", self._fake_interaction)
         app.router.add_get(FAKE_PREFIX + "messages", self._find_message)
+        app.router.add_get(FAKE_PREFIX + "modals", self._find_modal)
+        app.router.add_post(FAKE_PREFIX + "files", self._host_file)
         app.router.add_get(FAKE_PREFIX + "attachments/{attachment_id}/{filename}", self._file)
         self._session = aiohttp.ClientSession()
         self._runner, root = await loopback.serve(app, self._host, self._port)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Final
 
+import structlog
+
 from services.commands._bot import models
 from services.commands.prompts import SUMMARIZE
 from services.core.bot import JobContext, Message, Option, TargetMessage
@@ -13,6 +15,8 @@ from services.core.bot.context import Sent
 from services.core.discord.errors import DiscordHTTPError
 from services.core.discord.models import Permissions
 from services.core.llm.routes import fitted, notice
+
+log = structlog.get_logger("commands.summarize")
 
 NOTHING_TEXT: Final = "There is no text to summarize there."
 NO_BOT_TEXT: Final = "I cannot read channels: the bot has no bot token configured."
@@ -76,6 +80,7 @@ async def summarize_channel(
             ctx.channel_id, limit=min(messages + 1, MAX_MESSAGES)
         )
     except DiscordHTTPError as exc:
+        log.warning("channel_unread", status=exc.status, code=exc.code)
         refused = exc.status in (FORBIDDEN, NOT_FOUND)
         return notice(NO_ACCESS_TEXT if refused else READ_FAILED_TEXT)
     with_text = [m for m in found if str(m.get("content") or "").strip()][:messages]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,9 +50,9 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
         "PORT": str(free_port()),
         "LOCAL_AWS_PORT": str(free_port()),
         "DISCORD_STANDIN_PORT": str(free_port()),
+        "LLM_STANDIN_PORT": str(free_port()),
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DISCORD_", "JOBS_"))}
-    env.update(ports, LOCAL_STATE_DIR=str(tmp_path / "state"))
+    env = local_env(tmp_path, ports)
     out = tmp_path / "run.log"
     with out.open("wb") as sink:
         stack = subprocess.Popen(
@@ -83,7 +84,7 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
             assert '"type": 7' in send("--click", "roll")
             _wait_for(out, "[discord] update", 10)
             assert '"type": 9' in send("feedback")
-            assert "> Thanks, @everyone" in send("--modal", "feedback:1", "text=Thanks, @everyone")
+            assert "> Thanks, @everyone" in send("--modal", "feedback", "text=Thanks, @everyone")
             assert '"/countdown"' in send("--complete", "help", "command=count")
             assert "3 words" in send("--message", "Word count", "--text", "one two three")
             assert "Account created" in send("--user", "User info", "--target", "1" + "0" * 17)
@@ -96,11 +97,63 @@ def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
             assert notified.returncode == 0, notified.stderr
             shown = _wait_for(out, "'Deploy finished'", 30)
             assert "[discord] webhook_post" in shown
+            # the AI commands, answered by the model stand-in: streamed, followed up, with a
+            # file, and a summary of the channel read back with the local bot token
+            assert '"type": 5' in send("ask", "prompt=Tell me about rivers")
+            _wait_for(out, "answer-more:", 30)
+            assert '"type": 9' in send("--click", "answer-more")
+            assert '"type": 5' in send("--modal", "answer-ask", "question=And lakes?")
+            _wait_for(out, "kind=follow_up messages=1 model=standin-chat outcome=end", 30)
+            notes = tmp_path / "notes.txt"
+            notes.write_text("otters hold hands while they sleep")
+            assert '"type": 5' in send("ask", "prompt=What is this?", f"file={notes}")
+            # its answer: the second of /ask's (the stand-in's text names the file's words)
+            deadline = time.monotonic() + 30
+            while out.read_text().count("kind=ask messages=1") < 2:
+                assert time.monotonic() < deadline, "the answer about the file never came"
+                time.sleep(0.2)
+            assert "That file is not one Discord hosts" not in out.read_text()
+            assert '"type": 5' in send("summarize", "messages=3")
+            _wait_for(out, "kind=summarize", 60)
         finally:
             stack.send_signal(signal.SIGINT)
             stack.wait(timeout=60)
     assert stack.returncode == 0
     assert "[local] stopped" in out.read_text()
+
+
+def local_env(tmp_path, ports: dict[str, str]) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "DISCORD_", "JOBS_", "LLM_"))
+    }
+    env.update(ports, LOCAL_STATE_DIR=str(tmp_path / "state"))
+    return env
+
+
+def test_a_port_in_use_stops_make_run_at_once_naming_its_variable(tmp_path):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = str(held.getsockname()[1])
+        env = local_env(tmp_path, {"PORT": str(free_port()), "LLM_STANDIN_PORT": taken})
+        result = run_module("devtools.local", env=env, timeout=30)
+    assert result.returncode == 1
+    assert f"port {taken} is in use" in result.stdout
+    assert "LLM_STANDIN_PORT=" in result.stdout
+
+
+def test_a_service_that_cannot_start_stops_make_run(tmp_path):
+    ports = {name: str(free_port()) for name in ("PORT", "LOCAL_AWS_PORT", "DISCORD_STANDIN_PORT")}
+    env = local_env(tmp_path, ports)
+    # Anthropic without its key: the worker stops at once with a configuration error.
+    env.update(LLM_PROVIDER="anthropic", LLM_MODEL="claude-x")
+    result = run_module("devtools.local", env=env, timeout=90)
+    assert result.returncode == 1
+    assert "LLM_API_KEY: is required with LLM_PROVIDER=anthropic" in result.stdout
+    assert "a service stopped on its own: stopping the rest" in result.stdout
+    assert "[local] stopped" in result.stdout
 
 
 def test_register_prints_the_bulk_overwrite_body():

@@ -430,3 +430,25 @@ def test_redrive_count_is_configurable_and_the_worker_is_told(dev):
             ]
         },
     )
+
+
+def test_a_synth_for_a_real_region_has_no_unsuppressed_findings(monkeypatch, tmp_path):
+    # What `cdk deploy` synthesizes: the region and account are values, not tokens, and the
+    # suppressions must still match (a deploy stops on any cdk-nag error).
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111111111111")
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))
+    from infra.app import main
+
+    assert main(["-c", "llm_provider=bedrock", "-c", f"llm_model={BEDROCK_PROFILE}"]) == 0
+
+
+def test_context_comes_as_the_cdk_cli_takes_it():
+    from infra.app import context_arguments
+
+    assert context_arguments(["-c", "stage=prod", "--context", "llm_model=a=b"]) == {
+        "stage": "prod",
+        "llm_model": "a=b",
+    }
+    with pytest.raises(SettingsError, match="expected -c key=value"):
+        context_arguments(["stage=prod"])

@@ -60,5 +60,6 @@ class Permissions(IntFlag):
     ADMINISTRATOR = 1 << 3
     MANAGE_GUILD = 1 << 5
     VIEW_CHANNEL = 1 << 10
+    SEND_MESSAGES = 1 << 11
     MANAGE_MESSAGES = 1 << 13
     READ_MESSAGE_HISTORY = 1 << 16

@@ -32,7 +32,10 @@ MODEL_SETTING: Final = "model"
 PROMPT_SETTING: Final = "system_prompt"
 BACKOFF_BASE: Final = 1.0
 BACKOFF_CAP: Final = 20.0
-RETRYING_TEXT: Final = "*(The model is busy; trying again in {seconds} s…)*"
+RETRYING_TEXT: Final = {
+    ErrorKind.RATE_LIMITED: "*(The model is busy; trying again in {seconds} s…)*",
+    ErrorKind.UNAVAILABLE: "*(The model could not be reached; trying again in {seconds} s…)*",
+}
 # What an image counts for before the model has counted it (a 1,000 by 1,000 picture is
 # about 1,300 tokens for Claude, 765 to 1,105 for OpenAI's models).
 IMAGE_TOKENS: Final = 1600
@@ -118,10 +121,11 @@ async def answer(
                 break
             wait = backoff(attempts - 1, exc.retry_after)
             log.info("model_retry", kind=exc.kind.value, wait_s=round(wait, 2), attempt=attempts)
-            if exc.kind is ErrorKind.RATE_LIMITED:
+            notice = RETRYING_TEXT.get(exc.kind)
+            if notice is not None and wait >= 1:
                 await ctx.edit(
                     Message(
-                        content=RETRYING_TEXT.format(seconds=round(wait)),
+                        content=notice.format(seconds=round(wait)),
                         allowed_mentions=MENTION_NONE,
                     )
                 )
