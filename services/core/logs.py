@@ -245,3 +245,8 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(level, logging.INFO))
+    # Lines a library writes for every call, which say nothing the service's own lines do
+    # not: the model clients' "HTTP Request: POST …" for each answer, botocore's "Found
+    # credentials" for each client. Their warnings and errors still come through.
+    for chatty in ("httpx2", "httpx", "aiobotocore.credentials", "botocore.credentials"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
