@@ -635,11 +635,13 @@ def default_answer(question: str) -> str:
     template is told by what it carries (the topic, the text, the messages), not by the
     template's instruction."""
     carried = [content for _tag, content in _DATA.findall(question)]
+    # Only the asker's own words ask for a long answer, not a file or messages they quote.
+    wants_long = _LONG.search(_DATA.sub("", question)) is not None
     if carried:
         question = " ".join(carried)
     topic = " ".join(question.split())[:_TOPIC_CHARS] or "nothing in particular"
     opening = f"You asked about: {topic}."
-    if _LONG.search(question) is None:
+    if not wants_long:
         return "\n\n".join((opening, *_PARAGRAPHS, _CODE, _CLOSING))
     parts = [opening]
     numbered = (f"**{n}.** {p}" for n, p in zip(count(1), cycle(_LONG_PARAGRAPHS), strict=False))
