@@ -25,17 +25,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Final
 
 from aiohttp import web
 
-from devtools import loopback
+from devtools.models.scripted import (
+    MAX_BODY,
+    Failure,
+    Recorded,
+    ScriptedModel,
+    StreamFailure,
+    deltas,
+)
 
 PATH: Final = "/v1/messages"
 API_KEY_HEADER: Final = "x-api-key"
@@ -104,55 +108,7 @@ MESSAGES: Final = {
     "overloaded_error": "Overloaded",
 }
 IMAGE_TOKENS: Final = 100
-WORDS_PER_DELTA: Final = 2
 DEFAULT_ANSWER: Final = "Hello from the Anthropic stand-in."
-
-
-@dataclass(frozen=True, slots=True)
-class Script:
-    text: str
-    stop_reason: str = "end_turn"
-    delay: float = 0.0  # seconds before each content_block_delta
-
-
-@dataclass(slots=True)
-class Failure:
-    status: int
-    error_type: str
-    message: str
-    retry_after: float | None
-    times: int
-
-
-@dataclass(frozen=True, slots=True)
-class StreamFailure:
-    error_type: str
-    message: str
-    after: int  # text deltas sent before the error event
-
-
-@dataclass(slots=True)
-class Recorded:
-    """One request as it arrived, and what became of it: ``refused`` (an HTTP error),
-    ``complete``, ``error_event`` (an ``error`` event ended the stream), or ``disconnected``
-    (the client left before the end)."""
-
-    headers: Mapping[str, str]
-    body: Any
-    status: int = 200
-    outcome: str = "open"
-    deltas_sent: int = 0
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def wait(self, timeout: float = 5.0) -> str:
-        """How the answer ended, once it has."""
-        async with asyncio.timeout(timeout):
-            await self.ended.wait()
-        return self.outcome
-
-    def end(self, outcome: str) -> None:
-        self.outcome = outcome
-        self.ended.set()
 
 
 def error_body(error_type: str, message: str, request_id: str) -> dict[str, Any]:
@@ -161,18 +117,6 @@ def error_body(error_type: str, message: str, request_id: str) -> dict[str, Any]
         "error": {"type": error_type, "message": message},
         "request_id": request_id,
     }
-
-
-def deltas(text: str) -> list[str]:
-    """``text`` in pieces of ``WORDS_PER_DELTA`` words that join back to it exactly."""
-    words = re.findall(r"\s*\S+", text)
-    pieces = [
-        "".join(words[i : i + WORDS_PER_DELTA]) for i in range(0, len(words), WORDS_PER_DELTA)
-    ]
-    rest = text[len("".join(pieces)) :]
-    if rest and pieces:
-        pieces[-1] += rest
-    return pieces
 
 
 def api_key(headers: Mapping[str, str]) -> str:
@@ -278,38 +222,14 @@ def _event(name: str, data: Mapping[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-class AnthropicFake:
-    def __init__(self, *, context_window: int = 200_000) -> None:
-        self.context_window = context_window
-        self.requests: list[Recorded] = []
-        self.url = ""
-        self._script = Script(DEFAULT_ANSWER)
-        self._failures: list[Failure] = []
-        self._stream_failure: StreamFailure | None = None
-        self._ids = itertools.count(1)
-
-    @classmethod
-    @asynccontextmanager
-    async def running(
-        cls, *, host: str = "127.0.0.1", port: int = 0, context_window: int = 200_000
-    ) -> AsyncIterator[AnthropicFake]:
-        fake = cls(context_window=context_window)
-        runner, fake.url = await loopback.serve(fake.app(), host, port)
-        try:
-            yield fake
-        finally:
-            await runner.cleanup()
+class AnthropicFake(ScriptedModel):
+    STOP_REASONS = STOP_REASONS
+    DEFAULT_ANSWER = DEFAULT_ANSWER
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(PATH, self._messages)
         return app
-
-    def script(self, text: str, stop_reason: str = "end_turn", delay: float = 0.0) -> None:
-        """The answer to every request from now on."""
-        if stop_reason not in STOP_REASONS:
-            raise ValueError(f"stop_reason must be one of {sorted(STOP_REASONS)}")
-        self._script = Script(text, stop_reason, delay)
 
     def fail(
         self,
@@ -336,15 +256,6 @@ class AnthropicFake:
         self._stream_failure = StreamFailure(
             error_type, message or MESSAGES.get(error_type, "Error"), after
         )
-
-    def _take_failure(self) -> Failure | None:
-        if not self._failures:
-            return None
-        failure = self._failures[0]
-        failure.times -= 1
-        if failure.times <= 0:
-            self._failures.pop(0)
-        return failure
 
     def _error(
         self, recorded: Recorded, status: int, error_type: str, message: str, **headers: str
@@ -375,9 +286,7 @@ class AnthropicFake:
             extra = {}
             if failure.retry_after is not None:
                 extra[RETRY_AFTER_HEADER] = f"{failure.retry_after:g}"
-            return self._error(
-                recorded, failure.status, failure.error_type, failure.message, **extra
-            )
+            return self._error(recorded, failure.status, failure.name, failure.message, **extra)
         problems = request_problems(request.headers, body)
         if problems:
             return self._error(recorded, 400, "invalid_request_error", "; ".join(problems))
@@ -460,7 +369,7 @@ class AnthropicFake:
                 )
                 recorded.deltas_sent += 1
             if stream_failure is not None:
-                error = error_body(stream_failure.error_type, stream_failure.message, message_id)
+                error = error_body(stream_failure.name, stream_failure.message, message_id)
                 await response.write(_event("error", {"type": "error", "error": error["error"]}))
                 await response.write_eof()
                 recorded.end("error_event")

@@ -28,19 +28,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import itertools
 import json
 import re
 import struct
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Final
 
 from aiohttp import web
 
-from devtools import loopback
+from devtools.models.scripted import (
+    MAX_BODY,
+    Failure,
+    Recorded,
+    ScriptedModel,
+    StreamFailure,
+    deltas,
+)
 
 PATH: Final = "/model/{model_id}/converse-stream"
 EVENT_STREAM: Final = "application/vnd.amazon.eventstream"
@@ -99,56 +103,7 @@ MESSAGES: Final = {
 }
 TOO_LONG: Final = "Input is too long for requested model."
 IMAGE_TOKENS: Final = 100
-WORDS_PER_DELTA: Final = 2
 DEFAULT_ANSWER: Final = "Hello from the Bedrock stand-in."
-
-
-@dataclass(frozen=True, slots=True)
-class Script:
-    text: str
-    stop_reason: str = "end_turn"
-    delay: float = 0.0  # seconds before each contentBlockDelta
-
-
-@dataclass(slots=True)
-class Failure:
-    status: int
-    code: str
-    message: str
-    retry_after: float | None
-    times: int
-
-
-@dataclass(frozen=True, slots=True)
-class StreamFailure:
-    exception_type: str  # the union member: throttlingException, modelStreamErrorException
-    message: str
-    after: int  # text deltas sent before the exception
-
-
-@dataclass(slots=True)
-class Recorded:
-    """One request as it arrived, and what became of it: ``refused`` (an HTTP error),
-    ``complete``, ``exception`` (an exception message ended the stream), or ``disconnected``
-    (the client left before the end)."""
-
-    model_id: str
-    headers: Mapping[str, str]
-    body: Any
-    status: int = 200
-    outcome: str = "open"
-    deltas_sent: int = 0
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def wait(self, timeout: float = 5.0) -> str:
-        """How the answer ended, once it has."""
-        async with asyncio.timeout(timeout):
-            await self.ended.wait()
-        return self.outcome
-
-    def end(self, outcome: str) -> None:
-        self.outcome = outcome
-        self.ended.set()
 
 
 def encode_message(headers: Mapping[str, str], payload: bytes) -> bytes:
@@ -183,18 +138,6 @@ def member_name(code: str) -> str:
     """An error's name as a member of ConverseStreamOutput: ``ThrottlingException`` ->
     ``throttlingException``."""
     return code[:1].lower() + code[1:]
-
-
-def deltas(text: str) -> list[str]:
-    """``text`` in pieces of ``WORDS_PER_DELTA`` words that join back to it exactly."""
-    words = re.findall(r"\s*\S+", text)
-    pieces = [
-        "".join(words[i : i + WORDS_PER_DELTA]) for i in range(0, len(words), WORDS_PER_DELTA)
-    ]
-    rest = text[len("".join(pieces)) :]
-    if rest and pieces:
-        pieces[-1] += rest
-    return pieces
 
 
 def _block_problems(where: str, block: Any) -> list[str]:
@@ -270,39 +213,15 @@ def input_tokens(body: Mapping[str, Any]) -> int:
     return sum(len(t.split()) for t in texts) + images * IMAGE_TOKENS
 
 
-class BedrockFake:
-    def __init__(self, *, context_window: int = 200_000) -> None:
-        self.context_window = context_window
-        self.requests: list[Recorded] = []
-        self.url = ""
-        self._script = Script(DEFAULT_ANSWER)
-        self._failures: list[Failure] = []
-        self._stream_failure: StreamFailure | None = None
-        self._ids = itertools.count(1)
-
-    @classmethod
-    @asynccontextmanager
-    async def running(
-        cls, *, host: str = "127.0.0.1", port: int = 0, context_window: int = 200_000
-    ) -> AsyncIterator[BedrockFake]:
-        fake = cls(context_window=context_window)
-        runner, fake.url = await loopback.serve(fake.app(), host, port)
-        try:
-            yield fake
-        finally:
-            await runner.cleanup()
+class BedrockFake(ScriptedModel):
+    STOP_REASONS = STOP_REASONS
+    DEFAULT_ANSWER = DEFAULT_ANSWER
 
     def app(self) -> web.Application:
         # Images come inline, base64: Bedrock takes up to 3.75 MB each.
-        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(PATH, self._converse_stream)
         return app
-
-    def script(self, text: str, stop_reason: str = "end_turn", delay: float = 0.0) -> None:
-        """The answer to every request from now on."""
-        if stop_reason not in STOP_REASONS:
-            raise ValueError(f"stop_reason must be one of {sorted(STOP_REASONS)}")
-        self._script = Script(text, stop_reason, delay)
 
     def fail(
         self,
@@ -337,15 +256,6 @@ class BedrockFake:
             after,
         )
 
-    def _take_failure(self) -> Failure | None:
-        if not self._failures:
-            return None
-        failure = self._failures[0]
-        failure.times -= 1
-        if failure.times <= 0:
-            self._failures.pop(0)
-        return failure
-
     def _error(
         self, recorded: Recorded, status: int, code: str, message: str, **headers: str
     ) -> web.Response:
@@ -367,7 +277,7 @@ class BedrockFake:
             body: Any = json.loads(raw)
         except ValueError:
             body = None
-        recorded = Recorded(request.match_info["model_id"], request.headers.copy(), body)
+        recorded = Recorded(request.headers.copy(), body, model_id=request.match_info["model_id"])
         self.requests.append(recorded)
         if not request.headers.get(AUTHORIZATION_HEADER):
             return self._error(
@@ -378,7 +288,7 @@ class BedrockFake:
             extra = {}
             if failure.retry_after is not None:
                 extra[RETRY_AFTER_HEADER] = f"{failure.retry_after:g}"
-            return self._error(recorded, failure.status, failure.code, failure.message, **extra)
+            return self._error(recorded, failure.status, failure.name, failure.message, **extra)
         problems = request_problems(body)
         if problems:
             return self._error(recorded, 400, "ValidationException", "; ".join(problems))
@@ -423,9 +333,7 @@ class BedrockFake:
                 )
                 recorded.deltas_sent += 1
             if stream_failure is not None:
-                await response.write(
-                    exception(stream_failure.exception_type, stream_failure.message)
-                )
+                await response.write(exception(stream_failure.name, stream_failure.message))
                 await response.write_eof()
                 recorded.end("exception")
                 return response

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from devtools.schema_errors import NULL, explain
 
 DOCUMENT: Final = Path(__file__).resolve().parent / "openai-chat-completions.openapi.json"
 _BASE: Final = "urn:openai-chat-completions"
@@ -28,8 +29,6 @@ CHUNK: Final = "CreateChatCompletionStreamResponse"
 COMPLETION: Final = "CreateChatCompletionResponse"
 # What tells the branches of a union apart: a message's ``role``, a content part's ``type``,
 # each a one-value ``enum`` in OpenAI's schemas.
-_DISCRIMINATORS: Final = frozenset({"enum", "const"})
-_NULL: Final = {"type": "null"}
 WHOLE_BODY: Final = "(body)"  # where a problem of the value itself, not of a field, is placed
 _MESSAGE_LIMIT: Final = 200  # a data: URL in the instance would otherwise fill the report
 
@@ -53,7 +52,7 @@ class OpenAISchemas:
         return [
             f"{'/'.join(map(str, e.absolute_path)) or WHOLE_BODY}: {e.message[:_MESSAGE_LIMIT]}"
             for error in self._validators[schema].iter_errors(value)
-            for e in _explain(error)
+            for e in explain(error)
         ]
 
 
@@ -85,39 +84,5 @@ def _nullable(node: Any) -> Any:
         return node
     converted = {k: _nullable(v) for k, v in node.items() if k != "nullable"}
     if node.get("nullable") is True:
-        return {"anyOf": [converted, _NULL]}
+        return {"anyOf": [converted, NULL]}
     return converted
-
-
-def _explain(error: ValidationError) -> list[ValidationError]:
-    """The errors that say what is wrong. A union (``oneOf`` of message roles, ``anyOf`` of
-    a value or null) fails as "not valid under any of the given schemas"; this descends into
-    the branch the value was meant for: the one whose ``enum``/``const`` fields it matches
-    (``role: "user"`` is a user message), else the one it got furthest into. The "or null"
-    branch is never the one meant when the value is not null."""
-    if not error.context:
-        return [error]
-    depth = len(error.absolute_path)
-    branches: dict[Any, list[ValidationError]] = {}
-    for sub in error.context:
-        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-    if len(branches) > 1:
-        branches = {
-            branch: subs
-            for branch, subs in branches.items()
-            if not (len(subs) == 1 and subs[0].validator == "type" and subs[0].schema == _NULL)
-        }
-    matching = {
-        branch: subs
-        for branch, subs in branches.items()
-        if not any(
-            e.validator in _DISCRIMINATORS and len(e.absolute_path) == depth + 1 for e in subs
-        )
-    }
-    candidates = matching or branches
-    reach = {branch: min(len(e.absolute_path) for e in subs) for branch, subs in candidates.items()}
-    furthest = max(reach.values())
-    chosen = [branch for branch, r in reach.items() if r == furthest]
-    if len(chosen) != 1 or (not matching and furthest <= depth and len(candidates) > 1):
-        return [error]
-    return [leaf for sub in candidates[chosen[0]] for leaf in _explain(sub)]

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from devtools.schema_errors import explain
+
 SCHEMAS: Final = Path(__file__).resolve().parent / "discord-requests.json"
 # What tells the branches of a union apart: a fixed ``type`` field.
-_DISCRIMINATORS: Final = frozenset({"enum", "const"})
 
 
 class Schemas:
@@ -45,7 +45,7 @@ class Schemas:
         return [
             f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message[:200]}"
             for error in validator.iter_errors(body)
-            for e in _explain(error)
+            for e in explain(error)
         ]
 
 
@@ -53,33 +53,6 @@ class Schemas:
 def schemas() -> Schemas:
     """The request schemas, loaded once per process."""
     return Schemas()
-
-
-def _explain(error: ValidationError) -> list[ValidationError]:
-    """The errors that say what is wrong. Discord's unions (an interaction response's
-    ``type``, a component's) fail as "not valid under any of the given schemas"; this descends
-    into the branch the body was meant for: the one whose ``enum``/``const`` fields it matches
-    (``type: 4`` is a message response), else the one it got furthest into."""
-    if not error.context:
-        return [error]
-    depth = len(error.absolute_path)
-    branches: dict[Any, list[ValidationError]] = {}
-    for sub in error.context:
-        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-    matching = {
-        branch: subs
-        for branch, subs in branches.items()
-        if not any(
-            e.validator in _DISCRIMINATORS and len(e.absolute_path) == depth + 1 for e in subs
-        )
-    }
-    candidates = matching or branches
-    reach = {branch: min(len(e.absolute_path) for e in subs) for branch, subs in candidates.items()}
-    furthest = max(reach.values())
-    chosen = [branch for branch, r in reach.items() if r == furthest]
-    if len(chosen) != 1 or (not matching and furthest <= depth):
-        return [error]
-    return [leaf for sub in candidates[chosen[0]] for leaf in _explain(sub)]
 
 
 def _rebase(node: Any) -> Any:
