@@ -111,7 +111,9 @@ async def test_a_long_answer_streams_into_ordered_messages_that_ping_nobody(
     times = edit_times(discord, token)
     assert len(times["@original"]) >= 3
     gaps = [b - a for t in times.values() for a, b in itertools.pairwise(t)]
-    assert min(gaps) >= EDIT_INTERVAL - 0.05
+    # (Measured where the edits arrive: the event loop that sends them also runs the API and
+    # the stand-ins here, so an edit can arrive late by a fraction of the interval.)
+    assert min(gaps) >= EDIT_INTERVAL * 0.8
 
 
 async def test_stop_ends_the_stream_within_two_seconds(llm_env, discord, model, signing_key):
@@ -210,6 +212,11 @@ async def test_answers_in_flight_are_limited_per_user(llm_env, discord, model, s
     env = {**llm_env, "LLM_USER_ANSWERS": "1"}
     model.endless(delay=0.05)
     first = ask("A long one")
+    with structlog.testing.capture_logs() as logs:
+        await in_flight_limit(env, discord, model, signing_key, first, logs)
+
+
+async def in_flight_limit(env, discord, model, signing_key, first, logs) -> None:
     async with llm_bot(env, discord, signing_key):
         await discord.interact(first)
         await discord.wait_for(lambda: stop_button(discord, first["token"]) is not None, 15)
@@ -229,7 +236,10 @@ async def test_answers_in_flight_are_limited_per_user(llm_env, discord, model, s
             ),
             10,
         )
-        await asyncio.sleep(0.5)  # the worker gives the place back as the job ends
+        # The worker gives the place back as the first job ends.
+        async with asyncio.timeout(10):
+            while not any(e.get("job_id") == first["id"] and e["event"] == "job" for e in logs):
+                await asyncio.sleep(0.05)
         model.script("Now it fits.")
         again = await discord.interact(ask("Another, later"))
         assert again.response["type"] == 5
