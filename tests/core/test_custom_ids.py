@@ -157,3 +157,10 @@ def test_a_signed_components_id_does_not_pass_as_a_modals():
     button_id = ids.encode(as_button, n=5)
     form_id = ids.encode(as_form, n=5)
     assert button_id != form_id  # same name and value, another signature
+
+
+def test_a_bare_name_is_refused_saying_so_not_as_another_version():
+    with pytest.raises(ExpiredCustomId, match="name alone"):
+        template().decode("pay", None)
+    with pytest.raises(ExpiredCustomId, match="another version"):
+        template().decode("pay:2:5:1.0:x:1", None)

@@ -181,7 +181,9 @@ class Template:
 
     def decode(self, custom_id: str, key: bytes | None) -> dict[str, Any]:
         parts = custom_id.split(SEPARATOR)
-        if len(parts) < 2 or parts[1] != str(self.version):
+        if len(parts) < 2:
+            raise ExpiredCustomId(self.name, "the template's name alone, without its fields")
+        if parts[1] != str(self.version):
             raise ExpiredCustomId(self.name, "another version of this template")
         if self.signed:
             if key is None:
