@@ -307,3 +307,24 @@ async def test_a_reply_deleted_mid_answer_ends_it_without_hammering_discord(
     refused = [r for r in discord.requests if r.method == "PATCH" and r.status == 404]
     assert 1 <= len(refused) <= 2  # the edit that found it gone, and the one last attempt
     assert next(e for e in logs if e["event"] == "answer")["outcome"] == "undelivered"
+
+
+async def test_a_question_counts_against_the_budget_while_its_answer_streams(
+    llm_env, discord, model, signing_key
+):
+    # 60 tokens a day: the first question's own estimate (its instructions and text, ~100
+    # tokens) is counted as it starts, so a second one is refused while the first streams,
+    # not only once it has ended.
+    env = {**llm_env, "LLM_USER_DAILY_TOKENS": "60", "LLM_USER_ANSWERS": "2"}
+    model.endless(delay=0.05)
+    first = ask("A long one")
+    async with llm_bot(env, discord, signing_key):
+        await discord.interact(first)
+        await discord.wait_for(lambda: stop_button(discord, first["token"]) is not None, 15)
+        second = await discord.interact(ask("Another"))
+        message, custom_id = stop_button(discord, first["token"])
+        await discord.interact(interactions.click(APPLICATION_ID, custom_id, message=message))
+        await model.wait_for(lambda: model.disconnects == 1, timeout=10)
+    assert second.response["type"] == 4
+    assert second.response["data"]["content"].startswith("You have used today's budget")
+    assert len(model.requests) == 1

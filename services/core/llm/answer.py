@@ -104,6 +104,35 @@ async def answer(
             Message(content=USER_TEXT[ErrorKind.TOO_LONG], allowed_mentions=MENTION_NONE)
         )
         return
+    # The question's tokens count at once, before the answer: a member's next question
+    # is checked against them while this one streams. What the model really counted
+    # replaces the estimate when it ends (or nothing is counted, if it never answered).
+    reserved = estimate_tokens(request)
+    await _charge(ctx, llm, reserved)
+    spent = 0
+    try:
+        streamed = await _ask(ctx, llm, request, buttons, model=model, kind=kind)
+        if streamed is None:
+            return
+        tokens_in, tokens_out = _tokens(request, streamed)
+        spent = tokens_in + tokens_out
+    finally:
+        await _charge(ctx, llm, spent - reserved)
+    if llm.answers is not None and streamed.text:
+        exchange = Exchange(ctx.user_id, [*turns, Turn.assistant(streamed.text)])
+        try:
+            await llm.answers.keep(ctx.interaction.id, exchange)
+        except Exception as exc:  # a follow-up then says the conversation expired
+            log.warning("exchange_not_kept", error=type(exc).__name__)
+
+
+async def _ask(
+    ctx: JobContext, llm: Llm, request: ChatRequest, buttons: Buttons, *, model: str, kind: str
+) -> Streamed | None:
+    """The model asked (again, after a pause, while it is busy and nothing was shown) and
+    its answer streamed; ``None`` when it never answered (the user was told) or Discord
+    stopped taking the answer half-way."""
+    assert llm.provider is not None
     answer_id = ctx.interaction.id
     started = time.monotonic()
     attempts = 0
@@ -114,7 +143,7 @@ async def answer(
         try:
             streamed = await _stream_once(ctx, llm, request, answer_id, buttons)
         except AnswerIncompleteError:
-            return
+            return None
         except ModelError as exc:  # nothing was shown: it can be asked again
             failure = exc
             if not exc.retryable or attempts > llm.settings.retries:
@@ -142,10 +171,8 @@ async def answer(
             attempts=attempts,
         )
         await ctx.edit(Message(content=failure.user_text, allowed_mentions=MENTION_NONE))
-        return
+        return None
     tokens_in, tokens_out = _tokens(request, streamed)
-    if llm.budget is not None:
-        await llm.budget.charge(tokens_in + tokens_out, user_id=ctx.user_id, guild_id=ctx.guild_id)
     log.info(
         "answer",
         kind=kind,
@@ -162,12 +189,12 @@ async def answer(
         attempts=attempts,
         error=streamed.error.kind.value if streamed.error else None,
     )
-    if llm.answers is not None and streamed.text:
-        exchange = Exchange(ctx.user_id, [*turns, Turn.assistant(streamed.text)])
-        try:
-            await llm.answers.keep(answer_id, exchange)
-        except Exception as exc:  # a follow-up then says the conversation expired
-            log.warning("exchange_not_kept", error=type(exc).__name__)
+    return streamed
+
+
+async def _charge(ctx: JobContext, llm: Llm, tokens: int) -> None:
+    if llm.budget is not None and tokens:
+        await llm.budget.charge(tokens, user_id=ctx.user_id, guild_id=ctx.guild_id)
 
 
 async def _stream_once(

@@ -80,9 +80,10 @@ class TokenBudget:
         return item
 
     async def charge(self, tokens: int, *, user_id: str | None, guild_id: str | None) -> None:
-        """Count an answer's tokens. Best effort: a failure is logged, and the answer is
-        not counted."""
-        if tokens <= 0:
+        """Count tokens: an answer's estimate when it starts, and the difference (either
+        way) from what the model counted when it ends. Best effort: a failure is logged, and
+        those tokens are not counted."""
+        if tokens == 0:
             return
         now = int(self._clock())
         for _, key, _ in self._subjects(user_id, guild_id):
@@ -115,6 +116,8 @@ class TokenBudget:
                     raise
             else:
                 return
+            if tokens < 0:
+                return  # a correction for a day that has ended: the new day owes nothing
             # No item for today yet: start the day's count, unless another task just did
             # (then the next add counts on top of it).
             try:
