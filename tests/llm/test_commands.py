@@ -26,6 +26,19 @@ def sent(model: Any, index: int = -1) -> list[dict[str, Any]]:
     return model.requests[index].body["messages"]
 
 
+def ask_about(attachment: dict[str, Any], prompt: str) -> dict[str, Any]:
+    """/ask with ``attachment`` as its file option, resolved as Discord sends it."""
+    return interactions.command(
+        APPLICATION_ID,
+        "ask",
+        [
+            {"name": "prompt", "type": 3, "value": prompt},
+            {"name": "file", "type": 11, "value": attachment["id"]},
+        ],
+        resolved={"attachments": {attachment["id"]: attachment}},
+    )
+
+
 async def run(discord: Any, payload: dict[str, Any], timeout: float = 20) -> None:
     await discord.interact(payload)
     await discord.wait_for(lambda: finished(discord, payload["token"]), timeout=timeout)
@@ -96,22 +109,11 @@ async def test_a_text_file_goes_as_data_and_an_image_as_an_image(
     notes = discord.host_file("notes.txt", b"line one\nline two", "text/plain; charset=utf-8")
     picture = discord.host_file("cat.png", PNG, "image/png")
 
-    def asking(attachment: dict[str, Any]) -> dict[str, Any]:
-        return interactions.command(
-            APPLICATION_ID,
-            "ask",
-            [
-                {"name": "prompt", "type": 3, "value": "What is this?"},
-                {"name": "file", "type": 11, "value": attachment["id"]},
-            ],
-            resolved={"attachments": {attachment["id"]: attachment}},
-        )
-
     model.script("A short text.")
     model.script("A cat.")
     async with llm_bot(llm_env, discord, signing_key):
-        await run(discord, asking(notes))
-        await run(discord, asking(picture))
+        await run(discord, ask_about(notes, "What is this?"))
+        await run(discord, ask_about(picture, "What is this?"))
     text_turn = sent(model, 0)[1]["content"]
     # The file as data; the question, the user's own words, after it and outside it.
     assert re.fullmatch(
@@ -138,15 +140,7 @@ async def test_a_file_from_anywhere_but_discord_is_not_fetched(
         "url": "http://169.254.169.254/latest/meta-data/",
         "proxy_url": "http://169.254.169.254/latest/meta-data/",
     }
-    payload = interactions.command(
-        APPLICATION_ID,
-        "ask",
-        [
-            {"name": "prompt", "type": 3, "value": "Read this"},
-            {"name": "file", "type": 11, "value": elsewhere["id"]},
-        ],
-        resolved={"attachments": {elsewhere["id"]: elsewhere}},
-    )
+    payload = ask_about(elsewhere, "Read this")
     async with llm_bot(llm_env, discord, signing_key):
         await discord.interact(payload)
         await discord.wait_for(lambda: bool(discord.edits(payload["token"])), 15)
@@ -251,15 +245,7 @@ async def test_a_server_chooses_its_model_and_instructions_within_what_the_opera
 async def test_only_who_asked_can_follow_up_an_answer(llm_env, discord, model, signing_key):
     notes = discord.host_file("mine.txt", b"my private notes", "text/plain")
     model.script("Your notes say hello.")
-    first = interactions.command(
-        APPLICATION_ID,
-        "ask",
-        [
-            {"name": "prompt", "type": 3, "value": "Summarise my notes"},
-            {"name": "file", "type": 11, "value": notes["id"]},
-        ],
-        resolved={"attachments": {notes["id"]: notes}},
-    )
+    first = ask_about(notes, "Summarise my notes")
     other = interactions.user("900000000000000077", "mallory")
     async with llm_bot(llm_env, discord, signing_key):
         await run(discord, first)
@@ -283,24 +269,13 @@ async def test_a_large_file_arrives_whole_and_a_too_large_one_is_cut_to_fit(
     env = {**llm_env, "LLM_MAX_INPUT_TOKENS": "100000"}
     small_env = {**llm_env, "LLM_MAX_INPUT_TOKENS": "5000"}
 
-    def asking() -> dict[str, Any]:
-        return interactions.command(
-            APPLICATION_ID,
-            "ask",
-            [
-                {"name": "prompt", "type": 3, "value": "How many lines?"},
-                {"name": "file", "type": 11, "value": big["id"]},
-            ],
-            resolved={"attachments": {big["id"]: big}},
-        )
-
     model.script("3,000.")
     async with llm_bot(env, discord, signing_key):
-        await run(discord, asking())
+        await run(discord, ask_about(big, "How many lines?"))
     assert line in sent(model, 0)[1]["content"]  # all of it, read in pieces
     model.script("Many.")
     async with llm_bot(small_env, discord, signing_key):
-        await run(discord, asking())
+        await run(discord, ask_about(big, "How many lines?"))
     cut = sent(model, 1)[1]["content"]
     assert "line 000000" in cut
     assert "line 003499" not in cut
@@ -310,15 +285,7 @@ async def test_a_large_file_arrives_whole_and_a_too_large_one_is_cut_to_fit(
 
 async def test_a_refusal_that_quotes_a_file_pings_nobody(llm_env, discord, model, signing_key):
     odd = discord.host_file("<@123456789012345678>.bin", b"\x00\x01", "application/octet-stream")
-    payload = interactions.command(
-        APPLICATION_ID,
-        "ask",
-        [
-            {"name": "prompt", "type": 3, "value": "What is it?"},
-            {"name": "file", "type": 11, "value": odd["id"]},
-        ],
-        resolved={"attachments": {odd["id"]: odd}},
-    )
+    payload = ask_about(odd, "What is it?")
     async with llm_bot(llm_env, discord, signing_key):
         await discord.interact(payload)
         await discord.wait_for(lambda: bool(discord.edits(payload["token"])), 15)
