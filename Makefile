@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test check lint format bench register synth clean
+.PHONY: setup run test check lint format bench register synth screenshots clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ bench: setup
 # the cdk CLI takes it: make synth CONTEXT="-c llm_provider=bedrock -c llm_model=..."
 synth: setup
 	$(PY) -m infra.app $(CONTEXT)
+
+# The README's pictures of the sandbox page, taken by its browser tests (needs chromium).
+screenshots: setup
+	SANDBOX_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/browser
 
 register: setup
 	$(PY) -m devtools.register

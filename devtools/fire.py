@@ -36,6 +36,30 @@ async def notify(env: dict[str, str], content: str, guild_id: str | None) -> str
         return await bus.notify(content, guild_id=guild_id)
 
 
+def fire_task(env: dict[str, str], task: str) -> None:
+    """Put a scheduled task on the scheduler's route, as its schedule's input is."""
+    sqs = aws.client("sqs", env["AWS_ENDPOINT_URL"])
+    sqs.send_message(
+        QueueUrl=env["SCHEDULER_QUEUE_URL"],
+        MessageBody=json.dumps({"type": "scheduled_task", "task": task}),
+    )
+
+
+class LocalScheduler:
+    """The sandbox page's scheduler buttons, on ``make run``'s stack."""
+
+    def __init__(self, env: dict[str, str], tasks: list[str]) -> None:
+        self._env = env
+        self.tasks = tasks
+
+    async def fire(self, task: str) -> str:
+        await asyncio.to_thread(fire_task, self._env, task)
+        return task
+
+    async def notify(self, content: str, guild_id: str | None) -> str:
+        return await notify(self._env, content, guild_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task", nargs="?", help="a scheduled task's name, e.g. daily-reminder")
@@ -53,11 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.task:
         parser.error("name a task, or --notify TEXT")
-    sqs = aws.client("sqs", env["AWS_ENDPOINT_URL"])
-    sqs.send_message(
-        QueueUrl=env["SCHEDULER_QUEUE_URL"],
-        MessageBody=json.dumps({"type": "scheduled_task", "task": args.task}),
-    )
+    fire_task(env, args.task)
     print(f"fired scheduled task {args.task}")
     return 0
 

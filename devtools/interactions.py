@@ -33,6 +33,8 @@ DEV_GUILD_ID = "900000000000000001"
 DEV_CHANNEL_ID = "900000000000000002"
 DEV_USER_ID = "900000000000000003"
 DEV_BOT_ID = "100000000000000002"
+# The bot's DM with the dev user, for interactions outside a server.
+DEV_DM_CHANNEL_ID = "900000000000000006"
 # Real snowflakes: milliseconds since Discord's epoch in the top bits, so dates read from
 # them are today's.
 _ids = itertools.count((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22)
@@ -136,6 +138,7 @@ def user_command(
     target: Mapping[str, Any],
     guild_id: str | None = DEV_GUILD_ID,
     permissions: int = 0,
+    invoker: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A USER context-menu command run on ``target`` (a user object)."""
     resolved: dict[str, Any] = {"users": {target["id"]: dict(target)}}
@@ -154,6 +157,7 @@ def user_command(
         data,
         guild_id=guild_id,
         permissions=permissions,
+        invoker=invoker,
     )
 
 
@@ -188,6 +192,7 @@ def message_command(
     target: Mapping[str, Any],
     guild_id: str | None = DEV_GUILD_ID,
     permissions: int = 0,
+    invoker: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A MESSAGE context-menu command run on ``target`` (a message object)."""
     data = {
@@ -203,6 +208,7 @@ def message_command(
         data,
         guild_id=guild_id,
         permissions=permissions,
+        invoker=invoker,
     )
 
 
@@ -259,33 +265,33 @@ def click(
 def modal_submit(
     application_id: str,
     custom_id: str,
-    fields: Mapping[str, str],
+    fields: Mapping[str, str | Sequence[str]],
     *,
     message: Mapping[str, Any] | None = None,
     guild_id: str | None = DEV_GUILD_ID,
     permissions: int = 0,
+    invoker: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A MODAL_SUBMIT interaction with text inputs, each in a Label as current modals are;
-    ``message`` when the modal was opened from a component."""
-    components = [
-        {
-            "type": int(ComponentType.LABEL),
-            "id": index * 2 + 1,
-            "component": {
-                "type": int(ComponentType.TEXT_INPUT),
-                "id": index * 2 + 2,
-                "custom_id": field_id,
-                "value": value,
-            },
-        }
-        for index, (field_id, value) in enumerate(fields.items())
-    ]
+    """A MODAL_SUBMIT interaction, each field in a Label as current modals are: a text
+    input's value (a string) or a select menu's values (a list); ``message`` when the modal
+    was opened from a component."""
+    components = []
+    for index, (field_id, value) in enumerate(fields.items()):
+        field: dict[str, Any] = {"id": index * 2 + 2, "custom_id": field_id}
+        if isinstance(value, str):
+            field |= {"type": int(ComponentType.TEXT_INPUT), "value": value}
+        else:
+            field |= {"type": int(ComponentType.STRING_SELECT), "values": list(value)}
+        components.append(
+            {"type": int(ComponentType.LABEL), "id": index * 2 + 1, "component": field}
+        )
     payload = _envelope(
         application_id,
         InteractionType.MODAL_SUBMIT,
         {"custom_id": custom_id, "components": components},
         guild_id=guild_id,
         permissions=permissions,
+        invoker=invoker,
     )
     if message is not None:
         payload["message"] = dict(message)

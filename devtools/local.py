@@ -172,6 +172,17 @@ def print_event(kind: str, record: Any, message: Mapping[str, Any] | None) -> No
     print(f"[discord] {kind:<14} {where}{visibility}: {content!r}{extra}", flush=True)
 
 
+async def _register(env: Mapping[str, str]) -> None:
+    """The bot's commands, registered with the stand-in as with Discord: what the page's
+    composer suggests."""
+    from devtools.register import register
+    from services.core.bot.loader import load_bot
+    from services.core.config import DiscordSettings
+    from services.core.env import Env
+
+    await register(DiscordSettings.from_env(Env(env)), load_bot().router.to_discord(), None)
+
+
 async def run_scheduler(env: Mapping[str, str], queue_url: str, stopping: asyncio.Event) -> None:
     """Stands in for the scheduler Lambda: takes the events EventBridge routes to its queue
     (and what `devtools.fire` puts there) and runs the same handler."""
@@ -288,7 +299,9 @@ async def serve(environ: Mapping[str, str]) -> int:
             env.setdefault("CUSTOM_ID_SECRET", identity["custom_id_secret"])
             env.setdefault("JOB_SIGNING_KEY", identity["job_signing_key"])
             if not real_discord:
+                from devtools.fire import LocalScheduler
                 from devtools.standin import DiscordStandIn
+                from services.core.bot.loader import load_bot
 
                 env.setdefault("DISCORD_BOT_TOKEN", LOCAL_BOT_TOKEN)
                 standin = await astack.enter_async_context(
@@ -297,6 +310,10 @@ async def serve(environ: Mapping[str, str]) -> int:
                         bot_token=env["DISCORD_BOT_TOKEN"],
                         on_event=print_event,
                         port=int(env.get("DISCORD_STANDIN_PORT", "8081")),
+                        # The page's scheduler buttons, where there is a scheduler to fire.
+                        scheduler=LocalScheduler(env, load_bot().tasks.names())
+                        if env.get("SCHEDULER_QUEUE_URL")
+                        else None,
                     )
                 )
                 env.update(
@@ -340,8 +357,11 @@ async def serve(environ: Mapping[str, str]) -> int:
                     # The stand-in delivers what devtools.send gives it, signed as Discord does.
                     key = SigningKey(bytes.fromhex(dev_identity()["signing_key"]))
                     standin.connect(api_url + "/interactions", key)
+                    await _register(env)
                 print(f"[local] API at {api_url}/interactions", flush=True)
                 if standin is not None:
+                    page = standin.url.rsplit("/api/", 1)[0] + "/"
+                    print(f"[local] open {page} to use the bot in a Discord-like page", flush=True)
                     print(
                         "[local] try:  .venv/bin/python -m devtools.send ping\n"
                         "[local]       .venv/bin/python -m devtools.send countdown seconds=10\n"

@@ -35,13 +35,14 @@ from devtools.standin.multipart import (
 )
 from devtools.standin.schemas import Schemas
 from devtools.standin.state import EPHEMERAL, LOADING, DiscordState
-from services.core.discord.models import InteractionType, ResponseType
+from services.core.discord.models import InteractionType, OptionType, ResponseType
 
 # Discord waits this long for the first answer, then shows "The application did not respond".
 RESPONSE_DEADLINE: Final = 3.0
 ANSWER_OPERATION: Final = "create_interaction_response"
 USER_AGENT: Final = "Discord-Interactions/1.0 (+https://discord.com)"
 OK: Final = 200
+_SUBCOMMANDS: Final = frozenset({OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP})
 
 _COMPONENT_ANSWERS: Final = frozenset(
     {
@@ -228,12 +229,16 @@ def apply_answer(
     data: Mapping[str, Any] = answer.get("data") or {}
     match kind:
         case ResponseType.CHANNEL_MESSAGE_WITH_SOURCE:
-            message = state.create(data, files=files, channel_id=_channel(payload))
+            message = state.create(
+                data, files=files, channel_id=_channel(payload), interaction=_metadata(payload)
+            )
             state.make_original(token, message)
             return "reply", message
         case ResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE:
             flags = LOADING | ((data.get("flags") or 0) & EPHEMERAL)
-            message = state.create({"flags": flags}, channel_id=_channel(payload))
+            message = state.create(
+                {"flags": flags}, channel_id=_channel(payload), interaction=_metadata(payload)
+            )
             state.make_original(token, message)
             return "deferred", message
         case ResponseType.DEFERRED_UPDATE_MESSAGE | ResponseType.UPDATE_MESSAGE:
@@ -253,6 +258,28 @@ def apply_answer(
             interaction.modal = {k: data.get(k) for k in ("custom_id", "title", "components")}
             return "modal", interaction.modal
     return None
+
+
+def _metadata(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What a reply says of the interaction it answers (the message's ``interaction``):
+    Discord's client shows it above the reply as "<user> used /<command>"."""
+    member = payload.get("member")
+    who = member.get("user") if isinstance(member, Mapping) else payload.get("user")
+    data = payload.get("data")
+    words = []
+    while isinstance(data, Mapping) and isinstance(data.get("name"), str):
+        # The name includes the subcommand group and subcommand ("config show"), as Discord's.
+        words.append(data["name"])
+        options = data.get("options")
+        data = options[0] if isinstance(options, list) and options else None
+        if not isinstance(data, Mapping) or data.get("type") not in _SUBCOMMANDS:
+            break
+    return {
+        "id": payload.get("id"),
+        "type": payload.get("type"),
+        "name": " ".join(words),
+        "user": who,
+    }
 
 
 def _channel(payload: Mapping[str, Any]) -> str:

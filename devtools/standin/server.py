@@ -33,6 +33,7 @@ from aiohttp import web
 from nacl.signing import SigningKey
 
 from devtools import loopback
+from devtools.sandbox import Sandbox, Scheduler
 from devtools.standin.channels import BotRoutes
 from devtools.standin.delivery import (
     ANSWER_OPERATION,
@@ -72,8 +73,12 @@ from devtools.standin.state import (
     snowflake,
 )
 
-# The stand-in's own routes, not Discord's: never recorded, never faulted.
+# The stand-in's own routes, not Discord's: never recorded, never faulted. Discord's are
+# under DISCORD_PREFIX; the sandbox page is at the root.
 FAKE_PREFIX: Final = "/_fake/"
+DISCORD_PREFIX: Final = "/api/"
+# What a channel webhook is called unless its creator names it (Discord's default name).
+WEBHOOK_NAME: Final = "Captain Hook"
 
 
 EventHandler = Callable[[str, Recorded, dict[str, Any] | None], None]
@@ -97,10 +102,14 @@ class DiscordStandIn:
         port: int = 0,
         chaos: float = 0.0,
         seed: int = 0,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.application_id = application_id
         self.bot_token = bot_token
         self.on_event = on_event
+        # More watchers of the same events (the sandbox page's live view).
+        self.listeners: list[EventHandler] = []
+        self.scheduler = scheduler
         self._host, self._port = host, port
         self._schemas = schemas()
         self.store = DiscordState(application_id)
@@ -162,11 +171,16 @@ class DiscordStandIn:
     def expire(self, token: str) -> None:
         self.store.state(token).expired = True
 
-    def create_webhook(self, channel_id: str) -> str:
+    def create_webhook(self, channel_id: str, name: str = WEBHOOK_NAME) -> str:
         """A channel webhook, as a server admin would create one; returns its URL."""
         ident = snowflake()
         token = secrets.token_urlsafe(51)
-        self.webhooks[ident] = {"token": token, "channel_id": channel_id, "deleted": False}
+        self.webhooks[ident] = {
+            "token": token,
+            "channel_id": channel_id,
+            "name": name,
+            "deleted": False,
+        }
         return f"{self.url}/webhooks/{ident}/{token}"
 
     def delete_webhook(self, url: str) -> None:
@@ -177,6 +191,11 @@ class DiscordStandIn:
         return [m.get("content") for m in self.webhook_posts.get(ident, [])]
 
     # -- Discord's side of an interaction --------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether interactions can be delivered (``connect`` was called)."""
+        return self._endpoint is not None
 
     def connect(self, interactions_url: str, signing_key: SigningKey) -> None:
         """Deliver interactions to ``interactions_url``, signed with ``signing_key``: the bot
@@ -218,7 +237,11 @@ class DiscordStandIn:
     ) -> dict[str, Any]:
         """A message a member posted in a channel (the bot reads it back, as in Discord)."""
         member = dict(author or {"id": "100000000000000009", "username": "member"})
-        return self.store.create({"content": content}, channel_id=channel_id, type=0, author=member)
+        message = self.store.create(
+            {"content": content}, channel_id=channel_id, type=0, author=member
+        )
+        self._emit_record("user_message", Recorded("POST", "user_message", "", None, 0.0), message)
+        return message
 
     def host_file(self, filename: str, data: bytes, content_type: str) -> dict[str, Any]:
         """A file a user attached to an interaction: its attachment object, with a URL this
@@ -304,6 +327,9 @@ class DiscordStandIn:
         app.router.add_get(FAKE_PREFIX + "modals", self._find_modal)
         app.router.add_post(FAKE_PREFIX + "files", self._host_file)
         app.router.add_get(FAKE_PREFIX + "attachments/{attachment_id}/{filename}", self._file)
+        # The browser page at the root: the bot as a Discord user would see and use it.
+        sandbox = Sandbox(self)
+        sandbox.add_to(app)
         self._session = aiohttp.ClientSession()
         self._runner, root = await loopback.serve(app, self._host, self._port)
         self.url = root + "/api/v10"
@@ -324,7 +350,7 @@ class DiscordStandIn:
     async def _middleware(
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
-        if request.path.startswith(FAKE_PREFIX):
+        if not request.path.startswith(DISCORD_PREFIX):
             response: web.StreamResponse = await handler(request)
             return response
         resource = request.match_info.route.resource
@@ -445,6 +471,8 @@ class DiscordStandIn:
     def _emit_record(self, kind: str, record: Recorded, message: dict[str, Any] | None) -> None:
         if self.on_event is not None:
             self.on_event(kind, record, message)
+        for listener in self.listeners:
+            listener(kind, record, message)
 
     # -- interaction webhook routes --------------------------------------------------------
 
@@ -484,10 +512,11 @@ class DiscordStandIn:
         state = self._interaction(request)
         if isinstance(state, web.Response):
             return state
-        if state.original is not None:
-            self.store.delete(state.original["id"])
+        deleted = state.original
+        if deleted is not None:
+            self.store.delete(deleted["id"])
         state.original = None
-        self.emit("delete_original", request, None)
+        self.emit("delete_original", request, deleted)
         return web.Response(status=204)
 
     async def _followup(self, request: web.Request) -> web.Response:
@@ -517,8 +546,14 @@ class DiscordStandIn:
         webhook = self.webhooks[ident]
         if webhook["deleted"] or webhook["token"] != request.match_info["token"]:
             return error(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+        # Discord shows a webhook's post under the name the post asks for, else the webhook's.
+        author = {"id": ident, "username": record.body.get("username") or webhook["name"]}
         message = self.store.create(
-            record.body, files=record.files, channel_id=webhook["channel_id"], webhook_id=ident
+            record.body,
+            files=record.files,
+            channel_id=webhook["channel_id"],
+            webhook_id=ident,
+            author=author | {"bot": True, "discriminator": "0000"},
         )
         self.webhook_posts.setdefault(ident, []).append(message)
         self.emit("webhook_post", request, message)

@@ -30,7 +30,12 @@ LOADING: Final = int(MessageFlags.LOADING)
 CHAT_INPUT_COMMAND: Final = 20
 # What an upload is when its part names no type (Discord would guess from the name).
 DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
-_BOT_AUTHOR: Final[Mapping[str, Any]] = {"id": "100000000000000002", "username": "bot", "bot": True}
+_BOT_AUTHOR: Final[Mapping[str, Any]] = {
+    "id": "100000000000000002",
+    "username": "bot",
+    "global_name": "Bot",
+    "bot": True,
+}
 
 _ids = itertools.count(int(time.time() * 1000) << 22)
 

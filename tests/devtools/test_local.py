@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 from devtools.aws import free_port
 from services.core.bot.loader import load_bot
 from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT, run_module
+from tests.local_stack import local_env, make_run, wait_for_text
 
 # What the bot declares (slash commands are type 1, user commands 2, message commands 3),
 # read from the router, so adding a command does not break these tests.
@@ -35,101 +35,62 @@ def test_the_shipped_examples_are_declared():
     assert BOT_COMMANDS >= SHIPPED
 
 
-def _wait_for(path, text: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = path.read_text(errors="replace") if path.exists() else ""
-        if text in content:
-            return content
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} not seen; output was:\n{content}")
-
-
 def test_local_stack_answers_signed_commands_and_shows_edits(tmp_path):
-    ports = {
-        "PORT": str(free_port()),
-        "LOCAL_AWS_PORT": str(free_port()),
-        "DISCORD_STANDIN_PORT": str(free_port()),
-        "LLM_STANDIN_PORT": str(free_port()),
-    }
-    env = local_env(tmp_path, ports)
-    out = tmp_path / "run.log"
-    with out.open("wb") as sink:
-        stack = subprocess.Popen(
-            [sys.executable, "-m", "devtools.local"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for(out, "API at", 60)
-            url = f"http://127.0.0.1:{ports['PORT']}/interactions"
+    with make_run(tmp_path) as running:
+        env, out = running.env, running.out
+        url = f"{running.api_url}/interactions"
 
-            def send(*words):
-                result = run_module("devtools.send", "--url", url, *words, env=env)
-                assert result.returncode == 0, result.stderr
-                return result.stdout
+        def send(*words):
+            result = run_module("devtools.send", "--url", url, *words, env=env)
+            assert result.returncode == 0, result.stderr
+            return result.stdout
 
-            assert '"content": "Pong!"' in send("ping")
-            assert '"type": 1' in send("--ping")
-            assert '"type": 5' in send("countdown", "seconds=2")
-            shown = _wait_for(out, "Countdown of 2 s finished", 30)
-            assert "[discord] edit_original" in shown
-            assert "Counting down" in shown
-            # every other kind, through the stand-in as Discord would deliver it
-            assert '"type": 6' in send("--click", "again")
-            _wait_for(out, "[discord] deferred", 10)
-            assert '"custom_id": "roll:1:20"' in send("roll", "sides=20")
-            assert '"type": 7' in send("--click", "roll")
-            _wait_for(out, "[discord] update", 10)
-            assert '"type": 9' in send("feedback")
-            assert "> Thanks, @everyone" in send("--modal", "feedback", "text=Thanks, @everyone")
-            assert '"/countdown"' in send("--complete", "help", "command=count")
-            assert "3 words" in send("--message", "Word count", "--text", "one two three")
-            assert "Account created" in send("--user", "User info", "--target", "1" + "0" * 17)
-            assert "form 'Feedback'" in out.read_text()
-            # a scheduled task and a notification reach the stand-in through the scheduler
-            fired = run_module("devtools.fire", "daily-reminder", env=env)
-            assert fired.returncode == 0, fired.stderr
-            _wait_for(out, "Daily reminder", 30)
-            notified = run_module("devtools.fire", "--notify", "Deploy finished", env=env)
-            assert notified.returncode == 0, notified.stderr
-            shown = _wait_for(out, "'Deploy finished'", 30)
-            assert "[discord] webhook_post" in shown
-            # the AI commands, answered by the model stand-in: streamed, followed up, with a
-            # file, and a summary of the channel read back with the local bot token
-            assert '"type": 5' in send("ask", "prompt=Tell me about rivers")
-            _wait_for(out, "answer-more:", 30)
-            assert '"type": 9' in send("--click", "answer-more")
-            assert '"type": 5' in send("--modal", "answer-ask", "question=And lakes?")
-            _wait_for(out, "kind=follow_up messages=1 model=standin-chat outcome=end", 30)
-            notes = tmp_path / "notes.txt"
-            notes.write_text("otters hold hands while they sleep")
-            assert '"type": 5' in send("ask", "prompt=What is this?", f"file={notes}")
-            # its answer: the second of /ask's (the stand-in's text names the file's words)
-            deadline = time.monotonic() + 30
-            while out.read_text().count("kind=ask messages=1") < 2:
-                assert time.monotonic() < deadline, "the answer about the file never came"
-                time.sleep(0.2)
-            assert "That file is not one Discord hosts" not in out.read_text()
-            assert '"type": 5' in send("summarize", "messages=3")
-            _wait_for(out, "kind=summarize", 60)
-        finally:
-            stack.send_signal(signal.SIGINT)
-            stack.wait(timeout=60)
-    assert stack.returncode == 0
+        assert '"content": "Pong!"' in send("ping")
+        assert '"type": 1' in send("--ping")
+        assert '"type": 5' in send("countdown", "seconds=2")
+        shown = wait_for_text(out, "Countdown of 2 s finished", 30)
+        assert "[discord] edit_original" in shown
+        assert "Counting down" in shown
+        # every other kind, through the stand-in as Discord would deliver it
+        assert '"type": 6' in send("--click", "again")
+        wait_for_text(out, "[discord] deferred", 10)
+        assert '"custom_id": "roll:1:20"' in send("roll", "sides=20")
+        assert '"type": 7' in send("--click", "roll")
+        wait_for_text(out, "[discord] update", 10)
+        assert '"type": 9' in send("feedback")
+        assert "> Thanks, @everyone" in send("--modal", "feedback", "text=Thanks, @everyone")
+        assert '"/countdown"' in send("--complete", "help", "command=count")
+        assert "3 words" in send("--message", "Word count", "--text", "one two three")
+        assert "Account created" in send("--user", "User info", "--target", "1" + "0" * 17)
+        assert "form 'Feedback'" in out.read_text()
+        # a scheduled task and a notification reach the stand-in through the scheduler
+        fired = run_module("devtools.fire", "daily-reminder", env=env)
+        assert fired.returncode == 0, fired.stderr
+        wait_for_text(out, "Daily reminder", 30)
+        notified = run_module("devtools.fire", "--notify", "Deploy finished", env=env)
+        assert notified.returncode == 0, notified.stderr
+        shown = wait_for_text(out, "'Deploy finished'", 30)
+        assert "[discord] webhook_post" in shown
+        # the AI commands, answered by the model stand-in: streamed, followed up, with a
+        # file, and a summary of the channel read back with the local bot token
+        assert '"type": 5' in send("ask", "prompt=Tell me about rivers")
+        wait_for_text(out, "answer-more:", 30)
+        assert '"type": 9' in send("--click", "answer-more")
+        assert '"type": 5' in send("--modal", "answer-ask", "question=And lakes?")
+        wait_for_text(out, "kind=follow_up messages=1 model=standin-chat outcome=end", 30)
+        notes = tmp_path / "notes.txt"
+        notes.write_text("otters hold hands while they sleep")
+        assert '"type": 5' in send("ask", "prompt=What is this?", f"file={notes}")
+        # its answer: the second of /ask's (the stand-in's text names the file's words)
+        deadline = time.monotonic() + 30
+        while out.read_text().count("kind=ask messages=1") < 2:
+            assert time.monotonic() < deadline, "the answer about the file never came"
+            time.sleep(0.2)
+        assert "That file is not one Discord hosts" not in out.read_text()
+        assert '"type": 5' in send("summarize", "messages=3")
+        wait_for_text(out, "kind=summarize", 60)
+    assert running.process.returncode == 0
     assert "[local] stopped" in out.read_text()
-
-
-def local_env(tmp_path, ports: dict[str, str]) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "DISCORD_", "JOBS_", "LLM_"))
-    }
-    env.update(ports, LOCAL_STATE_DIR=str(tmp_path / "state"))
-    return env
 
 
 def test_a_port_in_use_stops_make_run_at_once_naming_its_variable(tmp_path):

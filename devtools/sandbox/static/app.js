@@ -1,0 +1,526 @@
+// The sandbox page: the channel view kept live from the stand-in's event stream, the composer,
+// components, forms, the user switch, the scheduler buttons and the inspector.
+
+import { el } from "./markdown.js";
+import { renderMessage, displayName, COMPONENT } from "./message.js";
+import { parse, suggest, availability, commandOptions, autocompleteOptions, choicesAsSuggestions } from "./composer.js";
+
+const $ = (id) => document.getElementById(id);
+const INTERACTION_TYPES = { 1: "PING", 2: "APPLICATION_COMMAND", 3: "MESSAGE_COMPONENT", 4: "APPLICATION_COMMAND_AUTOCOMPLETE", 5: "MODAL_SUBMIT" };
+const RESPONSE_TYPES = { 1: "PONG", 4: "CHANNEL_MESSAGE_WITH_SOURCE", 5: "DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE", 6: "DEFERRED_UPDATE_MESSAGE", 7: "UPDATE_MESSAGE", 8: "APPLICATION_COMMAND_AUTOCOMPLETE_RESULT", 9: "MODAL" };
+const REMOVED = new Set(["delete_original", "delete_followup", "bot_delete"]);
+const AUTOCOMPLETE_DELAY_MS = 200;
+
+const state = {
+  commands: [],
+  people: [],
+  channels: [],
+  tasks: [],
+  person: null,
+  messages: new Map(),
+  exchanges: new Map(), // interaction id -> its inspector entry
+  files: {}, // attachment option name -> the attachment the stand-in hosts
+  suggestions: [],
+  highlighted: -1,
+  parsed: null,
+  autocompleteTimer: null,
+};
+
+function context() {
+  const users = {};
+  for (const p of state.people) users[p.user.id] = p.user;
+  const channels = {};
+  for (const c of state.channels) channels[c.id] = c;
+  return { users, channels, people: state.people, channelList: state.channels };
+}
+
+async function post(path, body, headers = {}) {
+  const response = await fetch(`/_sandbox/${path}`, {
+    method: "POST",
+    headers: { "X-Sandbox": "1", "Content-Type": "application/json", ...headers },
+    body: typeof body === "string" || body instanceof Blob ? body : JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+function toast(text) {
+  const box = $("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (box.hidden = true), 4000);
+}
+
+// -- the channel ------------------------------------------------------------------------------
+
+function byId(a, b) {
+  const x = BigInt(a.id);
+  const y = BigInt(b.id);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+const actions = {
+  act: (request) => interact(request),
+  dismiss: (message) => {
+    state.messages.delete(message.id);
+    renderChannel();
+  },
+  messageMenu: (event, message) => openMenu(event, 3, (command) => interact({ kind: "message_command", name: command.name, message_id: message.id })),
+  userMenu: (event, user) => openMenu(event, 2, (command) => interact({ kind: "user_command", name: command.name, target: user.id })),
+};
+
+function renderChannel() {
+  const list = $("messages");
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const ctx = context();
+  const shown = [...state.messages.values()].filter((m) => m.channel_id === state.person.channel_id).sort(byId);
+  list.replaceChildren(...shown.map((m) => renderMessage(m, ctx, actions)));
+  if (nearBottom || shown.length === 0) list.scrollTop = list.scrollHeight;
+}
+
+function upsert(message) {
+  const known = state.messages.get(message.id);
+  // What the page itself marks on a message (a click in flight, a failure) survives an edit.
+  state.messages.set(message.id, { ...message, __busy: known?.__busy, __failed: known?.__failed });
+}
+
+function onEvent(event) {
+  if (event.kind === "clear") {
+    for (const [id, m] of state.messages) if (m.channel_id === event.channel_id) state.messages.delete(id);
+  } else if (event.message && REMOVED.has(event.kind)) {
+    state.messages.delete(event.message.id);
+  } else if (event.message && event.message.id && event.message.channel_id) {
+    upsert(event.message);
+  }
+  if (event.interaction_id && state.exchanges.has(event.interaction_id)) {
+    addFollowing(state.exchanges.get(event.interaction_id), event);
+  } else if (event.kind === "webhook_post" || event.kind === "bot_post") {
+    addExchange({ title: `${event.kind === "webhook_post" ? "Webhook post" : "Bot post"} · ${event.route}`, status: event.status, sections: [["Request body", event.body]] });
+  }
+  renderChannel();
+}
+
+// -- the inspector ----------------------------------------------------------------------------
+
+function json(value) {
+  return el("pre", { class: "json" }, JSON.stringify(value, null, 2));
+}
+
+function addExchange({ title, status, sections }) {
+  const following = el("ol", { class: "following" });
+  const count = el("span", { class: "count" });
+  const entry = el(
+    "li",
+    { class: `exchange ${status && status !== 200 ? "bad" : ""}` },
+    el("details", {}, el("summary", {}, title, count), ...sections.map(([name, value]) => el("div", { class: "section" }, el("h3", {}, name), json(value))), following),
+  );
+  entry.following = following;
+  entry.count = count;
+  $("exchanges").prepend(entry);
+  return entry;
+}
+
+function addFollowing(entry, event) {
+  const requests = entry.following.children.length + 1;
+  entry.count.textContent = ` · then ${requests} request${requests === 1 ? "" : "s"} from the bot`;
+  entry.following.append(el("li", {}, el("details", {}, el("summary", {}, `then the bot: ${event.route} → ${event.status || event.kind}`), event.body ? json(event.body) : el("p", { class: "note" }, event.kind))));
+}
+
+function describe(payload, result) {
+  const data = payload.data || {};
+  const what = data.name ? (data.type === 1 ? `/${data.name}` : data.name) : data.custom_id ? data.custom_id.split(":")[0] : "";
+  const answer = result.response ? RESPONSE_TYPES[result.response.type] || result.response.type : result.error || "no answer";
+  return `${INTERACTION_TYPES[payload.type]} ${what} → ${result.status || "—"} ${answer} (${result.elapsed_ms} ms)`;
+}
+
+// -- talking to the bot -----------------------------------------------------------------------
+
+function failure(result) {
+  if (result.status === 200 && result.violations?.length) return `This interaction failed: Discord would refuse the answer (${result.violations[0]})`;
+  if (result.status === 0) return `The application did not respond (${result.error})`;
+  if (result.status !== 200) return `This interaction failed (the bot answered HTTP ${result.status})`;
+  return null;
+}
+
+function localNotice(text) {
+  // Discord's own note to the user, not the bot's message: shown only here, like Clyde's.
+  const id = (BigInt(Date.now()) << 22n).toString();
+  upsert({
+    id,
+    channel_id: state.person.channel_id,
+    content: text,
+    flags: 64,
+    author: { id: "0", username: "Discord", global_name: "Discord", bot: true },
+    timestamp: new Date().toISOString(),
+  });
+  renderChannel();
+}
+
+async function interact(request, { quiet = false } = {}) {
+  const busy = request.message_id && request.kind === "click" ? state.messages.get(request.message_id) : null;
+  if (busy) {
+    busy.__busy = true;
+    busy.__failed = null;
+    renderChannel();
+  }
+  let answer;
+  try {
+    answer = await post("interactions", { as: state.person.key, ...request });
+  } catch (error) {
+    if (!quiet) showError(String(error.message || error));
+    return null;
+  } finally {
+    if (busy) {
+      const now = state.messages.get(busy.id);
+      if (now) now.__busy = false;
+      renderChannel();
+    }
+  }
+  const { payload, result } = answer;
+  const entry = addExchange({
+    title: describe(payload, result),
+    status: result.status,
+    sections: [["Interaction sent (signed: X-Signature-Ed25519, X-Signature-Timestamp)", payload], ["Answer", result.response ?? result]],
+  });
+  state.exchanges.set(payload.id, entry);
+  const failed = failure(result);
+  if (failed && !quiet) {
+    const message = request.message_id && state.messages.get(request.message_id);
+    if (message && request.kind !== "message_command") {
+      message.__failed = failed;
+      renderChannel();
+    } else localNotice(failed);
+    return null;
+  }
+  if (result.response?.type === 9) openModal(result.response.data, request.message_id);
+  return result.response;
+}
+
+function showError(text) {
+  $("composer-error").textContent = text;
+}
+
+// -- the composer -----------------------------------------------------------------------------
+
+function lookups() {
+  return { people: state.people, channels: state.channels, files: state.files };
+}
+
+function renderSuggestions() {
+  const list = $("suggestions");
+  list.replaceChildren(
+    ...state.suggestions.map((s, index) =>
+      el(
+        "li",
+        {
+          role: "option",
+          class: `suggestion ${index === state.highlighted ? "highlighted" : ""} ${s.pending ? "pending" : ""}`,
+          "aria-selected": index === state.highlighted ? "true" : "false",
+          onmousedown: (e) => {
+            e.preventDefault(); // keep the input's focus
+            if (!s.pending) pick(s);
+          },
+        },
+        el("span", { class: "suggestion-label" }, s.label),
+        s.description ? el("span", { class: "suggestion-description" }, s.description) : null,
+      ),
+    ),
+  );
+  list.hidden = state.suggestions.length === 0;
+}
+
+function pick(suggestion) {
+  const input = $("input");
+  if (suggestion.pick) {
+    const picker = $("file-picker");
+    picker.dataset.option = suggestion.pick;
+    picker.dataset.from = String(suggestion.from);
+    picker.click();
+    return;
+  }
+  input.value = input.value.slice(0, suggestion.from) + suggestion.insert;
+  input.focus();
+  refresh();
+}
+
+function visibleCommands() {
+  return state.commands.filter((c) => availability(c, state.person) === null);
+}
+
+function refresh() {
+  const text = $("input").value;
+  showError("");
+  const parsed = parse(text, state.commands);
+  state.parsed = parsed;
+  state.highlighted = -1;
+  const hidden = parsed.command ? availability(parsed.command, state.person) : null;
+  $("composer-note").textContent = hidden ? `Discord would not offer /${parsed.command.name} to ${displayName(state.person.user)}: ${hidden}. The sandbox sends it anyway, so you see the bot's own check.` : "";
+  state.suggestions = suggest(parsed, { commands: state.commands, person: state.person, people: state.people, channels: state.channels });
+  renderSuggestions();
+  clearTimeout(state.autocompleteTimer);
+  if (parsed.stage === "value" && parsed.current.option.autocomplete) {
+    state.autocompleteTimer = setTimeout(() => autocomplete(parsed, text), AUTOCOMPLETE_DELAY_MS);
+  }
+}
+
+async function autocomplete(parsed, text) {
+  const answer = await interact({ kind: "autocomplete", name: parsed.command.name, options: autocompleteOptions(parsed, lookups()) }, { quiet: true });
+  if ($("input").value !== text) return; // typed on since: a newer request is coming
+  const choices = answer?.type === 8 ? answer.data?.choices || [] : [];
+  state.suggestions = choices.length ? choicesAsSuggestions(parsed, choices) : [{ label: "No choices from the bot", pending: true }];
+  renderSuggestions();
+}
+
+async function send(event) {
+  event.preventDefault();
+  const input = $("input");
+  const text = input.value;
+  if (!text.trim()) return;
+  const parsed = parse(text, state.commands);
+  if (parsed.stage === "message") {
+    try {
+      await post("messages", { as: state.person.key, content: text });
+      input.value = "";
+      refresh();
+    } catch (error) {
+      showError(error.message);
+    }
+    return;
+  }
+  const { errors, options } = commandOptions(parsed, lookups());
+  if (errors.length) {
+    showError(errors.join(" · "));
+    return;
+  }
+  input.value = "";
+  state.files = {};
+  renderFiles();
+  refresh();
+  const hidden = availability(parsed.command, state.person);
+  if (hidden) {
+    $("composer-note").textContent = `Sent /${parsed.path.join(" ")} although Discord would not offer it to ${displayName(state.person.user)} (${hidden}): the bot checks again itself.`;
+  }
+  await interact({ kind: "command", name: parsed.command.name, options });
+}
+
+function keys(event) {
+  const count = state.suggestions.length;
+  if (event.key === "ArrowDown" && count) {
+    state.highlighted = (state.highlighted + 1) % count;
+  } else if (event.key === "ArrowUp" && count) {
+    state.highlighted = (state.highlighted - 1 + count) % count;
+  } else if ((event.key === "Tab" || event.key === "Enter") && count && (state.highlighted >= 0 || event.key === "Tab")) {
+    const chosen = state.suggestions[Math.max(state.highlighted, 0)];
+    if (chosen.pending) return;
+    event.preventDefault();
+    pick(chosen);
+    return;
+  } else if (event.key === "Escape") {
+    state.suggestions = [];
+  } else return;
+  event.preventDefault();
+  renderSuggestions();
+}
+
+function renderFiles() {
+  $("files").replaceChildren(
+    ...Object.entries(state.files).map(([name, file]) =>
+      el("span", { class: "chip" }, `📎 ${name}: ${file.filename} (${file.size} B) `, el("button", { type: "button", "aria-label": `Remove ${file.filename}`, onclick: () => { delete state.files[name]; renderFiles(); } }, "×")),
+    ),
+  );
+}
+
+async function fileChosen() {
+  const picker = $("file-picker");
+  const file = picker.files[0];
+  if (!file) return;
+  const option = picker.dataset.option;
+  try {
+    const attachment = await post(`files?filename=${encodeURIComponent(file.name)}`, file, { "Content-Type": file.type || "application/octet-stream" });
+    state.files[option] = attachment;
+    const input = $("input");
+    const from = Number(picker.dataset.from);
+    const name = /[\s"]/.test(file.name) ? `"${file.name.replaceAll('"', '\\"')}"` : file.name;
+    input.value = `${input.value.slice(0, from)}${name} `;
+    renderFiles();
+    refresh();
+    input.focus();
+  } catch (error) {
+    showError(`The file could not be attached: ${error.message}`);
+  } finally {
+    picker.value = "";
+  }
+}
+
+// -- forms (modals) ---------------------------------------------------------------------------
+
+function modalField(component) {
+  const inner = component.type === COMPONENT.LABEL ? component.component : component;
+  const label = component.type === COMPONENT.LABEL ? component.label : inner.label;
+  const required = inner.required !== false;
+  let control;
+  if (inner.type === COMPONENT.TEXT_INPUT) {
+    const attrs = {
+      name: inner.custom_id,
+      id: `field-${inner.custom_id}`,
+      required,
+      minlength: inner.min_length,
+      maxlength: inner.max_length,
+      placeholder: inner.placeholder,
+    };
+    control = inner.style === 2 ? el("textarea", { ...attrs, rows: 4 }, inner.value || "") : el("input", { ...attrs, value: inner.value || "" });
+  } else if (inner.type === COMPONENT.STRING_SELECT) {
+    control = el("select", { name: inner.custom_id, id: `field-${inner.custom_id}`, required, multiple: (inner.max_values ?? 1) > 1, "data-select": "1" });
+    for (const o of inner.options || []) control.append(el("option", { value: o.value, selected: o.default }, o.label));
+  } else {
+    return el("p", { class: "note" }, `(a form component of type ${inner.type}, which this page does not draw)`);
+  }
+  return el(
+    "label",
+    { class: "field", for: control.id },
+    el("span", { class: "field-label" }, label || inner.custom_id, required ? el("span", { class: "required" }, " *") : null),
+    component.description ? el("span", { class: "field-description" }, component.description) : null,
+    control,
+  );
+}
+
+function openModal(data, messageId) {
+  const dialog = $("modal");
+  $("modal-title").textContent = data.title;
+  const fields = [];
+  for (const component of data.components || []) {
+    if (component.type === COMPONENT.ACTION_ROW) fields.push(...(component.components || []).map(modalField));
+    else if (component.type === COMPONENT.TEXT_DISPLAY) fields.push(el("p", { class: "text-display" }, component.content));
+    else fields.push(modalField(component));
+  }
+  $("modal-fields").replaceChildren(...fields);
+  dialog.dataset.customId = data.custom_id;
+  dialog.dataset.messageId = messageId || "";
+  dialog.showModal();
+}
+
+async function submitModal(event) {
+  event.preventDefault();
+  const dialog = $("modal");
+  const form = $("modal-form");
+  if (!form.reportValidity()) return;
+  const fields = {};
+  for (const control of form.querySelectorAll("[name]")) {
+    fields[control.name] = control.dataset.select ? [...control.selectedOptions].map((o) => o.value) : control.value;
+  }
+  dialog.close();
+  await interact({ kind: "modal", custom_id: dialog.dataset.customId, fields, message_id: dialog.dataset.messageId || undefined });
+}
+
+// -- menus, people, channels, scheduler -------------------------------------------------------
+
+function openMenu(event, type, run) {
+  const menu = $("menu");
+  const commands = state.commands.filter((c) => c.type === type);
+  const items = commands.map((c) => {
+    const hidden = availability(c, state.person);
+    return el("button", { type: "button", role: "menuitem", class: "menu-item", title: hidden || c.name, onclick: () => { menu.hidden = true; run(c); } }, c.name, hidden ? " (hidden by Discord)" : "");
+  });
+  menu.replaceChildren(el("div", { class: "menu-title" }, "Apps"), ...(items.length ? items : [el("p", { class: "note" }, "No commands of this kind")]));
+  const box = event.currentTarget.getBoundingClientRect();
+  menu.style.left = `${Math.min(box.left, window.innerWidth - 220)}px`;
+  menu.style.top = `${Math.min(box.bottom + 4, window.innerHeight - 200)}px`;
+  menu.hidden = false;
+  event.stopPropagation();
+}
+
+function choosePerson(key) {
+  state.person = state.people.find((p) => p.key === key);
+  for (const radio of document.querySelectorAll("#people input")) radio.checked = radio.value === key;
+  const channel = state.channels.find((c) => c.id === state.person.channel_id);
+  const title = channel.type === 1 ? `@ ${channel.name}` : `# ${channel.name}`;
+  $("channel-title").textContent = title;
+  $("input").placeholder = `Message ${channel.type === 1 ? "@" : "#"}${channel.name} as ${displayName(state.person.user)}, or type / for the bot's commands`;
+  for (const item of document.querySelectorAll("#channels li")) item.classList.toggle("active", item.dataset.id === channel.id);
+  renderChannel();
+  refresh();
+}
+
+function renderSidebar(data) {
+  $("channels").replaceChildren(
+    ...state.channels.map((c) =>
+      el("li", { "data-id": c.id }, el("button", { type: "button", class: "channel", onclick: () => choosePerson(c.type === 1 ? "dm" : state.person?.guild_id ? state.person.key : "admin") }, c.type === 1 ? `@ ${c.name} (DM)` : `# ${c.name}`)),
+    ),
+  );
+  $("people").replaceChildren(
+    ...state.people.map((p) =>
+      el("label", { class: "person" }, el("input", { type: "radio", name: "person", value: p.key, onchange: () => choosePerson(p.key) }), el("span", {}, p.label)),
+    ),
+  );
+  const members = [...state.people.filter((p) => p.guild_id).map((p) => p.user), { id: "100000000000000002", username: "bot", global_name: "Bot", bot: true }];
+  $("members").replaceChildren(...members.map((u) => el("li", {}, el("button", { type: "button", class: "author", onclick: (e) => actions.userMenu(e, u) }, displayName(u), u.bot ? el("span", { class: "tag" }, "APP") : null))));
+  $("tasks").replaceChildren(
+    ...data.tasks.map((task) =>
+      el("button", { type: "button", class: "button secondary", "data-task": task, onclick: () => post("fire", { task }).then(() => toast(`Fired ${task}: its post arrives through the scheduler`)).catch((e) => toast(e.message)) }, `Run ${task}`),
+    ),
+  );
+  $("notify").querySelector("button").disabled = !data.scheduler;
+  $("scheduler-note").textContent = data.scheduler ? "" : "No scheduler here: `make run` starts one.";
+  if (!data.registered) toast("No commands registered with the stand-in yet: showing the bot's own declaration.");
+}
+
+async function load() {
+  const response = await fetch("/_sandbox/state");
+  const data = await response.json();
+  state.commands = data.commands;
+  state.people = data.people;
+  state.channels = data.channels;
+  state.messages = new Map(data.messages.map((m) => [m.id, m]));
+  const key = state.person?.key || "admin";
+  renderSidebar(data);
+  choosePerson(key);
+  $("connection").textContent = data.connected ? "connected to the bot" : "the stand-in has no bot to deliver to (start it with `make run`)";
+}
+
+function listen() {
+  const source = new EventSource("/_sandbox/events");
+  let opened = false;
+  source.onopen = () => {
+    // After a reconnection, what changed meanwhile is read afresh.
+    if (opened) load();
+    opened = true;
+  };
+  source.onmessage = (event) => onEvent(JSON.parse(event.data));
+  source.onerror = () => ($("connection").textContent = "reconnecting to the stand-in…");
+}
+
+function wire() {
+  $("composer").addEventListener("submit", send);
+  $("input").addEventListener("input", refresh);
+  $("input").addEventListener("keydown", keys);
+  $("input").addEventListener("blur", () => setTimeout(() => { state.suggestions = []; renderSuggestions(); }, 150));
+  $("input").addEventListener("focus", refresh);
+  $("file-picker").addEventListener("change", fileChosen);
+  $("modal-form").addEventListener("submit", submitModal);
+  $("modal-cancel").addEventListener("click", () => $("modal").close());
+  $("notify").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("notify-text").value.trim();
+    if (!text) return;
+    post("fire", { notify: text, guild_id: state.person.guild_id })
+      .then(() => {
+        $("notify-text").value = "";
+        toast("Published: the webhook post arrives through the scheduler");
+      })
+      .catch((e) => toast(e.message));
+  });
+  $("clear").addEventListener("click", () => post("clear", { channel_id: state.person.channel_id }).catch((e) => toast(e.message)));
+  $("toggle-inspector").addEventListener("click", (event) => {
+    const shown = document.body.classList.toggle("no-inspector") === false;
+    event.currentTarget.setAttribute("aria-pressed", String(shown));
+  });
+  document.addEventListener("click", (event) => {
+    if (!$("menu").contains(event.target)) $("menu").hidden = true;
+  });
+}
+
+wire();
+await load();
+listen();
