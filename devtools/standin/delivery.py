@@ -230,14 +230,19 @@ def apply_answer(
     match kind:
         case ResponseType.CHANNEL_MESSAGE_WITH_SOURCE:
             message = state.create(
-                data, files=files, channel_id=_channel(payload), interaction=_metadata(payload)
+                data,
+                files=files,
+                channel_id=_channel(payload),
+                interaction=interaction_metadata(state, payload),
             )
             state.make_original(token, message)
             return "reply", message
         case ResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE:
             flags = LOADING | ((data.get("flags") or 0) & EPHEMERAL)
             message = state.create(
-                {"flags": flags}, channel_id=_channel(payload), interaction=_metadata(payload)
+                {"flags": flags},
+                channel_id=_channel(payload),
+                interaction=interaction_metadata(state, payload),
             )
             state.make_original(token, message)
             return "deferred", message
@@ -260,12 +265,17 @@ def apply_answer(
     return None
 
 
-def _metadata(payload: Mapping[str, Any]) -> dict[str, Any]:
+def interaction_metadata(state: DiscordState, payload: Mapping[str, Any]) -> dict[str, Any]:
     """What a reply says of the interaction it answers (the message's ``interaction``):
-    Discord's client shows it above the reply as "<user> used /<command>"."""
+    Discord's client shows it above the reply as "<user> used /<command>"; a form's answer
+    names the command that opened the form."""
     member = payload.get("member")
     who = member.get("user") if isinstance(member, Mapping) else payload.get("user")
     data = payload.get("data")
+    if payload.get("type") == InteractionType.MODAL_SUBMIT and isinstance(data, Mapping):
+        opener = state.opened_modal(data.get("custom_id"))
+        if opener is not None:
+            data = opener.get("data")
     words = []
     while isinstance(data, Mapping) and isinstance(data.get("name"), str):
         # The name includes the subcommand group and subcommand ("config show"), as Discord's.

@@ -43,6 +43,7 @@ from devtools.standin.delivery import (
     apply_answer,
     check_answer,
     deliver,
+    interaction_metadata,
 )
 from devtools.standin.multipart import (
     MULTIPART,
@@ -531,9 +532,11 @@ class DiscordStandIn:
         if isinstance(state, web.Response):
             return state
         channel_id = (state.original or {}).get("channel_id")
-        message = self.store.create(
-            record.body, files=record.files, **({"channel_id": channel_id} if channel_id else {})
-        )
+        where = {"channel_id": channel_id} if channel_id else {}
+        if state.interaction is not None:
+            # As Discord does: a follow-up names the interaction it answers, and who asked.
+            where["interaction"] = interaction_metadata(self.store, state.interaction)
+        message = self.store.create(record.body, files=record.files, **where)
         state.followups[message["id"]] = message
         self.emit("followup", request, message)
         if request.query.get("wait", "false").lower() != "true":

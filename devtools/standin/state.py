@@ -100,6 +100,13 @@ class DiscordState:
     def state(self, token: str) -> InteractionState:
         return self.interactions.setdefault(token, InteractionState(self.application_id, token))
 
+    def opened_modal(self, custom_id: Any) -> dict[str, Any] | None:
+        """The interaction whose answer was the newest modal with this custom_id."""
+        for state in reversed(list(self.interactions.values())):
+            if state.modal is not None and state.modal.get("custom_id") == custom_id:
+                return state.interaction
+        return None
+
     # -- messages --------------------------------------------------------------------------
 
     def create(
@@ -141,7 +148,9 @@ class DiscordState:
             if body.get(key) is not None:
                 message[key] = body[key]
         # An edit cannot turn a message ephemeral or public (Discord keeps the flag it was
-        # created with), and any edit ends a deferred reply's "thinking…".
+        # created with), and any edit ends a deferred reply's "thinking…": that first edit
+        # completes the reply, so Discord does not show it as edited.
+        completes = bool(message["flags"] & LOADING)
         flags = body.get("flags")
         changeable = message["flags"] if flags is None else flags
         message["flags"] = (message["flags"] & EPHEMERAL) | (changeable & ~(EPHEMERAL | LOADING))
@@ -149,7 +158,8 @@ class DiscordState:
             message["attachments"] = self._attachments(
                 body["attachments"], files, message["attachments"]
             )
-        message["edited_timestamp"] = now()
+        if not completes:
+            message["edited_timestamp"] = now()
         return message
 
     def delete(self, message_id: str) -> None:

@@ -1,12 +1,23 @@
 """/help: what a command does and takes; typing the command's name offers the bot's commands
-(autocomplete, answered by the API while the user types)."""
+(autocomplete, answered by the API while the user types). Without a name, a menu of the
+commands: choosing one shows it in the same message."""
 
 from __future__ import annotations
 
 from typing import Annotated, Final
 
 from services.commands._bot import bot
-from services.core.bot import MENTION_NONE, CommandContext, Message, Option, Reply
+from services.core.bot import (
+    MENTION_NONE,
+    CommandContext,
+    Message,
+    Option,
+    Reply,
+    SelectOption,
+    StringSelect,
+    Update,
+)
+from services.core.bot.commands import Command
 from services.core.bot.errors import UnknownCommandError
 from services.core.bot.options import Choice, OptionSpec
 from services.core.discord.messages import escape_markdown
@@ -30,11 +41,42 @@ def describe_option(spec: OptionSpec) -> str:
     return f"• `{spec.name}` ({kind}, {need}{extra}): {spec.description}"
 
 
+def describe(found: Command) -> str:
+    lines = [f"**/{found.path}**: {found.description}"]
+    if found.options:
+        lines += ["Options:", *(describe_option(o) for o in found.options)]
+    else:
+        lines.append("It takes no options.")
+    if found.deferred:
+        lines.append("It runs in the background and edits its reply as it goes.")
+    return "\n".join(lines)
+
+
+def menu(ctx: CommandContext, chosen: str | None = None) -> StringSelect:
+    """The bot's commands, the one shown marked as chosen (Discord shows at most 25)."""
+    commands = sorted(bot.commands(), key=lambda c: c.path)[:MAX_SUGGESTIONS]
+    options = [
+        SelectOption(
+            f"/{c.path}", c.path, description=c.description[:100], default=c.path == chosen
+        )
+        for c in commands
+    ]
+    return StringSelect(ctx.custom_id(help_pick), placeholder="Choose a command", options=options)
+
+
 @bot.command(description="Describe one of the bot's commands", ephemeral=True)
 async def help_(
     ctx: CommandContext,
-    command: Annotated[str, Option("The command to describe", max_length=100)],
+    command: Annotated[
+        str | None, Option("The command to describe (none: a menu of them)", max_length=100)
+    ] = None,
 ) -> Reply:
+    if command is None:
+        return Message(
+            content="Which command would you like to know about?",
+            components=[menu(ctx)],
+            ephemeral=True,
+        )
     path = command.strip().lstrip("/")
     try:
         found = bot.get(path)
@@ -45,14 +87,18 @@ async def help_(
             ephemeral=True,
             allowed_mentions=MENTION_NONE,
         )
-    lines = [f"**/{found.path}**: {found.description}"]
-    if found.options:
-        lines += ["Options:", *(describe_option(o) for o in found.options)]
-    else:
-        lines.append("It takes no options.")
-    if found.deferred:
-        lines.append("It runs in the background and edits its reply as it goes.")
-    return Message(content="\n".join(lines), ephemeral=True)
+    return Message(content=describe(found), ephemeral=True)
+
+
+@bot.component("help-pick")
+async def help_pick(ctx: CommandContext) -> Update:
+    """A command chosen in the menu: described in the same message, the menu kept."""
+    path = ctx.values[0] if ctx.values else ""
+    try:
+        content = describe(bot.get(path))
+    except UnknownCommandError:  # a command removed since the menu was sent
+        content = "That command no longer exists; choose another."
+    return Update(Message(content=content, components=[menu(ctx, path)]))
 
 
 @bot.autocomplete("help", "command")

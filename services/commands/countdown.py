@@ -51,7 +51,10 @@ async def countdown_again(ctx: JobContext, seconds: int, user: str) -> Reply | N
     if ctx.user_id != user:
         # The message is everyone's to see: the refusal is for the one who clicked only.
         await ctx.followup(
-            Message(content="Only who started this countdown can run it again.", ephemeral=True)
+            Message(
+                content="Only the person who started this countdown can run it again.",
+                ephemeral=True,
+            )
         )
         return None  # the message stays as it is
     return await count_down(ctx, seconds)

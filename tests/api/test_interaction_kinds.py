@@ -93,7 +93,7 @@ async def test_someone_else_clicking_again_is_refused_privately(bot):
     await bot.wait_for(lambda: bool(clicked.followups), timeout=15)
     [refusal] = clicked.followups.values()
     assert refusal["flags"] & EPHEMERAL
-    assert "Only who started this countdown" in refusal["content"]
+    assert "Only the person who started this countdown" in refusal["content"]
     assert clicked.edits == []  # the message is left as it was
     assert bot.messages[finished["id"]]["content"] == finished["content"]
     # And a forged id (another number of seconds, the signature kept) has expired.
@@ -146,6 +146,33 @@ async def test_help_suggests_commands_as_one_types_and_describes_the_chosen_one(
     assert result.response["data"]["flags"] == EPHEMERAL
     assert content.startswith("**/countdown**: Count down, then say so")
     assert "`seconds` (integer, required; at least 1; at most 3600)" in content
+
+
+async def test_help_without_a_name_offers_a_menu_whose_choice_is_described_in_place(bot):
+    payload = interactions.command(APPLICATION_ID, "help")
+    asked = await bot.interact(payload)
+    assert asked.accepted, asked.violations
+    assert asked.response["type"] == 4
+    message = bot.state(payload["token"]).original
+    select = message["components"][0]["components"][0]
+    assert select["type"] == 3
+    assert {"label": "/countdown", "value": "countdown"} in [
+        {"label": o["label"], "value": o["value"]} for o in select["options"]
+    ]
+    chosen = await bot.interact(
+        interactions.click(
+            APPLICATION_ID,
+            select["custom_id"],
+            message=message,
+            component_type=3,
+            values=["countdown"],
+        )
+    )
+    assert chosen.accepted, chosen.violations
+    assert chosen.response["type"] == 7  # the same message, now describing the command
+    assert chosen.response["data"]["content"].startswith("**/countdown**: Count down")
+    kept = chosen.response["data"]["components"][0]["components"][0]
+    assert [o["value"] for o in kept["options"] if o.get("default")] == ["countdown"]
 
 
 async def test_user_info_tells_the_name_and_the_account_date_privately(bot):

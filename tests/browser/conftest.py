@@ -13,12 +13,12 @@ import json
 import os
 import shutil
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, sync_playwright
+from playwright.async_api import Browser, ConsoleMessage, Locator, Page, async_playwright
 
 from devtools.interactions import DEV_CHANNEL_ID, DEV_DM_CHANNEL_ID
 from tests.local_stack import LocalStack, make_run
@@ -59,12 +59,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the session (Playwright's asynchronous API, on the tests' loop)."""
     executable = chromium_path()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
-        launched.close()
+        await launched.close()
 
 
 def sandbox_post(stack: LocalStack, path: str, body: dict[str, Any]) -> Any:
@@ -92,9 +93,9 @@ class Sandbox:
         if message.type == "error":
             self.errors.append(f"console: {message.text}")
 
-    def open(self) -> None:
-        self.page.goto(self.stack.standin_url + "/")
-        self.page.locator("#people input:checked").wait_for(state="attached")
+    async def open(self) -> None:
+        await self.page.goto(self.stack.standin_url + "/")
+        await self.page.locator("#people input:checked").wait_for(state="attached")
 
     @property
     def input(self) -> Locator:
@@ -104,38 +105,38 @@ class Sandbox:
     def messages(self) -> Locator:
         return self.page.locator("#messages > li")
 
-    def type(self, text: str) -> None:
+    async def type(self, text: str) -> None:
         """Typed as a user types, key by key, so suggestions follow."""
-        self.input.click()
-        self.input.fill("")
-        self.input.press_sequentially(text)
+        await self.input.click()
+        await self.input.fill("")
+        await self.input.press_sequentially(text)
 
-    def send(self, text: str) -> None:
-        self.input.fill(text)  # pasted
-        self.input.press("Enter")
+    async def send(self, text: str) -> None:
+        await self.input.fill(text)  # pasted
+        await self.input.press("Enter")
 
     def message_with(self, text: str) -> Locator:
         return self.messages.filter(has_text=text).last
 
-    def switch_to(self, person: str) -> None:
-        self.page.locator(f"#people input[value='{person}']").check()
+    async def switch_to(self, person: str) -> None:
+        await self.page.locator(f"#people input[value='{person}']").check()
 
-    def screenshot(self, name: str) -> None:
+    async def screenshot(self, name: str) -> None:
         folder = os.environ.get("SANDBOX_SCREENSHOTS")
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(folder) / name))
+            await self.page.screenshot(path=str(Path(folder) / name))
 
 
 @pytest.fixture
-def sandbox(stack: LocalStack, browser: Browser) -> Iterator[Sandbox]:
+async def sandbox(stack: LocalStack, browser: Browser) -> AsyncIterator[Sandbox]:
     for channel in (DEV_CHANNEL_ID, DEV_DM_CHANNEL_ID):
         sandbox_post(stack, "clear", {"channel_id": channel})
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
     page.set_default_timeout(15_000)
     opened = Sandbox(page, stack)
-    opened.open()
+    await opened.open()
     yield opened
-    context.close()
+    await context.close()
     assert opened.errors == [], "the page logged errors"

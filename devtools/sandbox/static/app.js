@@ -19,6 +19,7 @@ const state = {
   person: null,
   messages: new Map(),
   exchanges: new Map(), // interaction id -> its inspector entry
+  early: new Map(), // interaction id -> what the bot did before its entry was made
   files: {}, // attachment option name -> the attachment the stand-in hosts
   suggestions: [],
   highlighted: -1,
@@ -71,11 +72,18 @@ const actions = {
   userMenu: (event, user) => openMenu(event, 2, (command) => interact({ kind: "user_command", name: command.name, target: user.id })),
 };
 
+// An ephemeral message is for the one who used the command, as in Discord.
+function visibleTo(message, person) {
+  if (!((message.flags || 0) & 64)) return true;
+  const asker = message.interaction?.user?.id;
+  return !asker || asker === person.user.id;
+}
+
 function renderChannel() {
   const list = $("messages");
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   const ctx = context();
-  const shown = [...state.messages.values()].filter((m) => m.channel_id === state.person.channel_id).sort(byId);
+  const shown = [...state.messages.values()].filter((m) => m.channel_id === state.person.channel_id && visibleTo(m, state.person)).sort(byId);
   list.replaceChildren(...shown.map((m) => renderMessage(m, ctx, actions)));
   if (nearBottom || shown.length === 0) list.scrollTop = list.scrollHeight;
 }
@@ -94,8 +102,11 @@ function onEvent(event) {
   } else if (event.message && event.message.id && event.message.channel_id) {
     upsert(event.message);
   }
-  if (event.interaction_id && state.exchanges.has(event.interaction_id)) {
-    addFollowing(state.exchanges.get(event.interaction_id), event);
+  if (event.interaction_id && event.route !== "POST /interactions") {
+    // The bot's own requests for an interaction; they may arrive before its entry exists.
+    const entry = state.exchanges.get(event.interaction_id);
+    if (entry) addFollowing(entry, event);
+    else state.early.set(event.interaction_id, [...(state.early.get(event.interaction_id) || []), event]);
   } else if (event.kind === "webhook_post" || event.kind === "bot_post") {
     addExchange({ title: `${event.kind === "webhook_post" ? "Webhook post" : "Bot post"} · ${event.route}`, status: event.status, sections: [["Request body", event.body]] });
   }
@@ -128,9 +139,19 @@ function addFollowing(entry, event) {
   entry.following.append(el("li", {}, el("details", {}, el("summary", {}, `then the bot: ${event.route} → ${event.status || event.kind}`), event.body ? json(event.body) : el("p", { class: "note" }, event.kind))));
 }
 
+function commandPath(data) {
+  const words = [data.name];
+  let options = data.options || [];
+  while (options.length && (options[0].type === 1 || options[0].type === 2)) {
+    words.push(options[0].name);
+    options = options[0].options || [];
+  }
+  return words.join(" ");
+}
+
 function describe(payload, result) {
   const data = payload.data || {};
-  const what = data.name ? (data.type === 1 ? `/${data.name}` : data.name) : data.custom_id ? data.custom_id.split(":")[0] : "";
+  const what = data.name ? (data.type === 1 ? `/${commandPath(data)}` : data.name) : data.custom_id ? data.custom_id.split(":")[0] : "";
   const answer = result.response ? RESPONSE_TYPES[result.response.type] || result.response.type : result.error || "no answer";
   return `${INTERACTION_TYPES[payload.type]} ${what} → ${result.status || "—"} ${answer} (${result.elapsed_ms} ms)`;
 }
@@ -153,6 +174,7 @@ function localNotice(text) {
     content: text,
     flags: 64,
     author: { id: "0", username: "Discord", global_name: "Discord", bot: true },
+    interaction: { user: state.person.user },
     timestamp: new Date().toISOString(),
   });
   renderChannel();
@@ -185,6 +207,8 @@ async function interact(request, { quiet = false } = {}) {
     sections: [["Interaction sent (signed: X-Signature-Ed25519, X-Signature-Timestamp)", payload], ["Answer", result.response ?? result]],
   });
   state.exchanges.set(payload.id, entry);
+  for (const early of state.early.get(payload.id) || []) addFollowing(entry, early);
+  state.early.delete(payload.id);
   const failed = failure(result);
   if (failed && !quiet) {
     const message = request.message_id && state.messages.get(request.message_id);
@@ -443,6 +467,13 @@ function choosePerson(key) {
   refresh();
 }
 
+function fire(task) {
+  toast(`Firing ${task}…`);
+  post("fire", { task })
+    .then(() => toast(`Fired ${task}: its post arrives through the scheduler`))
+    .catch((e) => toast(e.message));
+}
+
 function renderSidebar(data) {
   $("channels").replaceChildren(
     ...state.channels.map((c) =>
@@ -458,7 +489,7 @@ function renderSidebar(data) {
   $("members").replaceChildren(...members.map((u) => el("li", {}, el("button", { type: "button", class: "author", onclick: (e) => actions.userMenu(e, u) }, displayName(u), u.bot ? el("span", { class: "tag" }, "APP") : null))));
   $("tasks").replaceChildren(
     ...data.tasks.map((task) =>
-      el("button", { type: "button", class: "button secondary", "data-task": task, onclick: () => post("fire", { task }).then(() => toast(`Fired ${task}: its post arrives through the scheduler`)).catch((e) => toast(e.message)) }, `Run ${task}`),
+      el("button", { type: "button", class: "button secondary", "data-task": task, onclick: () => fire(task) }, `Run ${task}`),
     ),
   );
   $("notify").querySelector("button").disabled = !data.scheduler;
@@ -504,6 +535,7 @@ function wire() {
     event.preventDefault();
     const text = $("notify-text").value.trim();
     if (!text) return;
+    toast("Publishing…");
     post("fire", { notify: text, guild_id: state.person.guild_id })
       .then(() => {
         $("notify-text").value = "";
@@ -511,7 +543,11 @@ function wire() {
       })
       .catch((e) => toast(e.message));
   });
-  $("clear").addEventListener("click", () => post("clear", { channel_id: state.person.channel_id }).catch((e) => toast(e.message)));
+  $("clear").addEventListener("click", () => {
+    $("exchanges").replaceChildren();
+    state.exchanges.clear();
+    post("clear", { channel_id: state.person.channel_id }).catch((e) => toast(e.message));
+  });
   $("toggle-inspector").addEventListener("click", (event) => {
     const shown = document.body.classList.toggle("no-inspector") === false;
     event.currentTarget.setAttribute("aria-pressed", String(shown));
@@ -522,5 +558,6 @@ function wire() {
 }
 
 wire();
+if (window.innerWidth < 1100) document.body.classList.add("no-inspector");
 await load();
 listen();

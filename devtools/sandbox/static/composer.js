@@ -220,7 +220,7 @@ export function suggest(parsed, { commands, person, people, channels }) {
 }
 
 export function choicesAsSuggestions(parsed, choices) {
-  return choices.map((c) => ({ label: c.name, description: String(c.value) === c.name ? "" : String(c.value), from: parsed.from, insert: `${quoted(c.value)} ` }));
+  return choices.map((c) => ({ label: c.name, from: parsed.from, insert: `${quoted(c.value)} ` }));
 }
 
 function convert(option, raw, { people, channels, files }) {
@@ -290,6 +290,13 @@ export function commandOptions(parsed, lookups) {
     return { errors: [`/${parsed.path.join(" ")} needs one of: ${names}`] };
   }
   const errors = [];
+  // "name:" inside an unquoted value, where name is no option: most likely a mistyped option.
+  for (const g of parsed.given) {
+    if (g.quoted) continue;
+    for (const m of g.raw.matchAll(/(?:^|\s)([\p{L}\p{N}_-]+):(?!\/\/)/gu)) {
+      errors.push(`${m[1]} is not an option of /${parsed.path.join(" ")} (it has: ${parsed.leaves.map((o) => o.name).join(", ")}); quote a value that holds "${m[1]}:"`);
+    }
+  }
   if (parsed.free) errors.push(`"${parsed.free}" is not an option of /${parsed.path.join(" ")} (options are written name:value)`);
   const leaves = [];
   for (const g of parsed.given) {

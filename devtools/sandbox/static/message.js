@@ -125,9 +125,11 @@ function renderSelect(component, message, ctx, act) {
     multiple: many,
     "aria-label": component.placeholder || "Make a selection",
   });
-  if (!many) select.append(el("option", { value: "", disabled: true, selected: true }, component.placeholder || "Make a selection"));
-  for (const option of selectOptions(component, ctx)) {
-    select.append(el("option", { value: option.value, title: option.description || null }, option.label));
+  const options = selectOptions(component, ctx);
+  const chosen = options.some((o) => o.default);
+  if (!many) select.append(el("option", { value: "", disabled: true, selected: !chosen }, component.placeholder || "Make a selection"));
+  for (const option of options) {
+    select.append(el("option", { value: option.value, title: option.description || null, selected: Boolean(option.default) }, option.label));
   }
   const send = () => {
     const values = [...select.selectedOptions].map((o) => o.value).filter(Boolean);
@@ -197,6 +199,12 @@ export function renderComponents(components, message, ctx, act) {
   return out;
 }
 
+// As Discord writes it: "Today at 10:06 PM", else the date and time.
+function sentAt(when) {
+  const time = when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  return when.toDateString() === new Date().toDateString() ? `Today at ${time}` : `${when.toLocaleDateString()} ${time}`;
+}
+
 function header(message, actions) {
   const author = message.author || {};
   const name = displayName(author);
@@ -207,7 +215,7 @@ function header(message, actions) {
     { class: "message-header" },
     el("button", { type: "button", class: "author", title: author.id, onclick: (e) => actions.userMenu(e, author) }, name),
     tag ? el("span", { class: "tag" }, tag) : null,
-    el("time", { class: "sent-at", datetime: when.toISOString() }, when.toLocaleTimeString()),
+    el("time", { class: "sent-at", datetime: when.toISOString(), title: when.toLocaleString() }, sentAt(when)),
   );
 }
 
