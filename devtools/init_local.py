@@ -13,6 +13,7 @@ import urllib.request
 
 from devtools import aws
 from devtools.interactions import DEV_CHANNEL_ID, DEV_GUILD_ID
+from devtools.standin.guard import HEADERS
 
 QUEUE = "discord-bot-jobs"
 LIMITS = "discord-bot-limits"
@@ -26,7 +27,7 @@ def standin_webhook(api_url: str, channel_id: str) -> str:
     request = urllib.request.Request(
         f"{base}/_fake/webhooks",
         data=json.dumps({"channel_id": channel_id}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **HEADERS},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:

@@ -37,6 +37,7 @@ from nacl.signing import SigningKey
 
 from devtools import interactions
 from devtools.local import STATE_DIR, dev_identity
+from devtools.standin.guard import HEADERS
 from services.core.bot.errors import UnknownCommandError
 from services.core.bot.options import OptionSpec
 from services.core.discord.components import ComponentType
@@ -152,7 +153,7 @@ async def _attach(words: list[str], base: str | None) -> tuple[list[str], dict[s
                 f"{base}/_fake/files",
                 params={"filename": file.name},
                 data=file.read_bytes(),
-                headers={"Content-Type": content_type},
+                headers={"Content-Type": content_type, **HEADERS},
             ) as response,
         ):
             attachment = await response.json()
@@ -270,7 +271,7 @@ async def send_direct(url: str, key: SigningKey, payload: dict[str, Any]) -> int
 async def send_via_standin(base: str, payload: dict[str, Any]) -> int:
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{base}/_fake/interactions", json=payload) as response,
+        session.post(f"{base}/_fake/interactions", json=payload, headers=HEADERS) as response,
     ):
         summary = await response.json(content_type=None)
     if response.status != 200:

@@ -23,6 +23,9 @@ from services.core.discord.models import InteractionType, OptionType, Permission
 GUILD_TEXT: Final = 0
 DM: Final = 1
 MEMBER_ID: Final = "900000000000000004"
+# A subcommand group holds subcommands, which hold options: no deeper (Discord docs,
+# "Subcommands and Subcommand Groups").
+MAX_OPTION_DEPTH: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +108,22 @@ def _text(request: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _options(request: Mapping[str, Any]) -> list[dict[str, Any]]:
-    options = request.get("options", [])
+def _checked(options: Any, depth: int = 1) -> list[dict[str, Any]]:
     if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
         raise BadRequestError("options", "a list of Discord's option objects is required")
+    for option in options:
+        kind = option.get("type")
+        if not isinstance(option.get("name"), str) or type(kind) is not int:
+            raise BadRequestError("options", "each needs a name (text) and a type (a number)")
+        if "options" in option:
+            if depth >= MAX_OPTION_DEPTH:
+                raise BadRequestError("options", "nested deeper than Discord allows")
+            _checked(option["options"], depth + 1)
     return options
+
+
+def _options(request: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return _checked(request.get("options", []))
 
 
 def _leaves(options: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

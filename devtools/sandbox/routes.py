@@ -11,14 +11,13 @@ starts from, a live stream of what happens (server-sent events), and what its us
     POST /_sandbox/fire           a scheduled task, or a notification, as EventBridge sends it
     POST /_sandbox/clear          forget a channel's messages
 
-Every POST needs the ``X-Sandbox`` header: a page of another origin cannot send one without
-the browser asking first, which this server never allows, so no other site can drive the bot.
+The stand-in refuses these routes to other sites (``devtools/standin/guard.py``): every POST
+needs its ``X-Stand-In`` header, and the Host must be this machine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +29,7 @@ from aiohttp import web
 from devtools.sandbox.errors import BadRequestError
 from devtools.sandbox.payloads import CHANNELS, PEOPLE, build, person
 from devtools.standin.delivery import NotConnectedError
+from devtools.standin.multipart import MAX_FILE_SIZE
 
 if TYPE_CHECKING:
     from devtools.standin.server import DiscordStandIn
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 PREFIX: Final = "/_sandbox"
 STATIC: Final = Path(__file__).resolve().parent / "static"
-HEADER: Final = "X-Sandbox"
 # A page that stops reading its stream is dropped rather than buffered without end.
 QUEUED_EVENTS: Final = 2000
 # Comments on an idle stream, so a proxy or the browser never takes it for dead.
@@ -66,7 +65,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Sandbox:
     def __init__(self, fake: DiscordStandIn) -> None:
         self._fake = fake
-        self._streams: set[asyncio.Queue[str | None]] = set()
+        # Each open page's queue of events, and the task writing them to it.
+        self._streams: dict[asyncio.Queue[str], asyncio.Task[Any]] = {}
         # Files the page attached, by attachment id, for the commands that name them.
         self._attachments: dict[str, dict[str, Any]] = {}
         fake.listeners.append(self._on_event)
@@ -126,8 +126,10 @@ class Sandbox:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
         )
         await response.prepare(request)
-        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUED_EVENTS)
-        self._streams.add(queue)
+        queue: asyncio.Queue[str] = asyncio.Queue(QUEUED_EVENTS)
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams[queue] = task
         try:
             await response.write(b": connected\n\n")
             while True:
@@ -137,18 +139,18 @@ class Sandbox:
                 except TimeoutError:
                     await response.write(b": idle\n\n")
                     continue
-                if event is None:
-                    break
                 await response.write(f"data: {event}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the page went away
         finally:
-            self._streams.discard(queue)
+            self._streams.pop(queue, None)
         return response
 
     def _on_event(self, kind: str, record: Recorded, message: dict[str, Any] | None) -> None:
         """Everything the stand-in saw, to every open page: the message as it is now, and the
         request that changed it (for the inspector)."""
+        if not self._streams:
+            return  # no page open: nothing to encode (the tests and benchmarks open none)
         interaction = self._fake.store.interactions.get(record.token or "")
         event = {
             "kind": kind,
@@ -163,16 +165,20 @@ class Sandbox:
 
     def _broadcast(self, event: dict[str, Any]) -> None:
         line = json.dumps(event, separators=(",", ":"), default=str)
-        for queue in list(self._streams):
+        for queue, task in list(self._streams.items()):
             try:
                 queue.put_nowait(line)
             except asyncio.QueueFull:
-                self._streams.discard(queue)  # its stream ends when the page reconnects
+                # A page this far behind (or not reading at all) gets its stream closed: the
+                # browser reconnects and the page reads the state afresh, missing nothing.
+                self._streams.pop(queue, None)
+                task.cancel()
 
     async def _close_streams(self, _app: web.Application) -> None:
-        for queue in list(self._streams):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(None)
+        """Streams never end on their own: shutting down ends them, read or not."""
+        for task in list(self._streams.values()):
+            task.cancel()
+        self._streams.clear()
 
     # -- what the page does ----------------------------------------------------------------
 
@@ -202,7 +208,14 @@ class Sandbox:
     async def _file(self, request: web.Request) -> web.Response:
         filename = request.query.get("filename") or "file"
         content_type = request.headers.get("Content-Type") or "application/octet-stream"
-        attachment = self._fake.host_file(filename, await request.read(), content_type)
+        try:
+            data = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response(
+                {"error": f"{filename} is over the {MAX_FILE_SIZE // 2**20} MiB Discord takes"},
+                status=413,
+            )
+        attachment = self._fake.host_file(filename, data, content_type)
         self._attachments[attachment["id"]] = attachment
         return web.json_response(attachment)
 
@@ -235,13 +248,9 @@ class Sandbox:
 
 
 def _guarded(handler: Handler) -> Handler:
-    """Refuse a POST without the sandbox's header, and say what is wrong with a bad one."""
+    """Say what is wrong with a bad request, as a 400 the page shows."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if request.headers.get(HEADER) != "1":
-            return web.json_response(
-                {"error": f"the sandbox's own page sends the {HEADER} header"}, status=403
-            )
         try:
             return await handler(request)
         except BadRequestError as exc:
@@ -253,7 +262,7 @@ def _guarded(handler: Handler) -> Handler:
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
         body = None
     if not isinstance(body, dict):
         raise BadRequestError("(body)", "must be a JSON object")

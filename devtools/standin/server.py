@@ -34,6 +34,7 @@ from nacl.signing import SigningKey
 
 from devtools import loopback
 from devtools.sandbox import Sandbox, Scheduler
+from devtools.standin import guard
 from devtools.standin.channels import BotRoutes
 from devtools.standin.delivery import (
     ANSWER_OPERATION,
@@ -46,6 +47,7 @@ from devtools.standin.delivery import (
     interaction_metadata,
 )
 from devtools.standin.multipart import (
+    MAX_FILE_SIZE,
     MULTIPART,
     InvalidPayloadJson,
     UploadedFile,
@@ -80,6 +82,9 @@ FAKE_PREFIX: Final = "/_fake/"
 DISCORD_PREFIX: Final = "/api/"
 # What a channel webhook is called unless its creator names it (Discord's default name).
 WEBHOOK_NAME: Final = "Captain Hook"
+# Discord docs, "Execute Webhook": a post's username is 1-80 characters.
+MAX_WEBHOOK_USERNAME: Final = 80
+MAX_BODY: Final = MAX_FILE_SIZE + 1024 * 1024
 
 
 EventHandler = Callable[[str, Recorded, dict[str, Any] | None], None]
@@ -310,7 +315,8 @@ class DiscordStandIn:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        app = web.Application(middlewares=[self._middleware])
+        # Room for a file at Discord's limit (a page's upload, a bot's JSON body).
+        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY)
         tpl = "/api/v10/webhooks/{application_id}/{token}"
         app.router.add_patch(tpl + "/messages/@original", self._edit_original)
         app.router.add_get(tpl + "/messages/@original", self._get_original)
@@ -352,6 +358,8 @@ class DiscordStandIn:
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
         if not request.path.startswith(DISCORD_PREFIX):
+            if (refused := guard.refusal(request)) is not None:
+                return refused
             response: web.StreamResponse = await handler(request)
             return response
         resource = request.match_info.route.resource
@@ -550,7 +558,14 @@ class DiscordStandIn:
         if webhook["deleted"] or webhook["token"] != request.match_info["token"]:
             return error(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
         # Discord shows a webhook's post under the name the post asks for, else the webhook's.
-        author = {"id": ident, "username": record.body.get("username") or webhook["name"]}
+        username = record.body.get("username")
+        if username is not None and not (
+            isinstance(username, str) and 1 <= len(username) <= MAX_WEBHOOK_USERNAME
+        ):
+            problem = f"username: must be 1-{MAX_WEBHOOK_USERNAME} characters of text"
+            self.violations.append(f"{record.route}: {problem}")
+            return invalid_form_body([problem])
+        author = {"id": ident, "username": username or webhook["name"]}
         message = self.store.create(
             record.body,
             files=record.files,

@@ -21,6 +21,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Locator, Page, async_playwright
 
 from devtools.interactions import DEV_CHANNEL_ID, DEV_DM_CHANNEL_ID
+from devtools.standin.guard import HEADERS
 from tests.local_stack import LocalStack, make_run
 
 # Without these, Chromium reaches for Google's services at start, and this machine's closed
@@ -72,7 +73,7 @@ def sandbox_post(stack: LocalStack, path: str, body: dict[str, Any]) -> Any:
     request = urllib.request.Request(
         f"{stack.standin_url}/_sandbox/{path}",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "X-Sandbox": "1"},
+        headers={"Content-Type": "application/json", **HEADERS},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:

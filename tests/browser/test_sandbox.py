@@ -158,3 +158,14 @@ async def test_the_scheduler_buttons_post_through_the_webhook(sandbox: Sandbox):
     await expect(post).to_contain_text("Daily reminder", timeout=20_000)
     await expect(post.locator(".tag")).to_have_text("WEBHOOK")
     await expect(post.locator(".author")).to_have_text("Captain Hook")
+
+
+async def test_many_tabs_share_one_event_stream_and_all_stay_live(sandbox: Sandbox):
+    # A browser holds at most six connections to a host; each stream would take one for good.
+    tabs = [await sandbox.page.context.new_page() for _ in range(7)]
+    for tab in tabs:
+        await tab.goto(sandbox.stack.standin_url + "/")
+        await tab.locator("#people input:checked").wait_for(state="attached")
+    await sandbox.send("a message every tab should show")
+    for tab in [sandbox.page, *tabs]:
+        await expect(tab.locator("#messages")).to_contain_text("a message every tab should show")

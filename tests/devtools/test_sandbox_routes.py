@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from devtools.interactions import DEV_CHANNEL_ID
-
-SANDBOX = {"X-Sandbox": "1"}
+from devtools.standin.guard import HEADERS as SANDBOX
 
 
 def root(discord) -> str:
@@ -76,3 +76,64 @@ async def test_open_pages_hear_of_each_message_as_it_is_posted_and_cleared(disco
             line = await stream.content.readline()
         assert json.loads(line.removeprefix(b"data: "))["kind"] == "clear"
     assert discord.messages == {}
+
+
+async def test_the_stand_ins_own_routes_refuse_other_sites(discord):
+    base = root(discord)
+    payload = {"id": "1", "type": 1}
+    async with aiohttp.ClientSession() as session:
+        # what a cross-site form or no-cors fetch can send: no custom header
+        async with session.post(base + "/_fake/interactions", data=json.dumps(payload)) as csrf:
+            assert csrf.status == 403
+        # a page whose own domain was rebound to this machine names that domain
+        rebound = {"Host": f"rebind.example.com:{discord.url.split(':')[2].split('/')[0]}"}
+        async with session.get(base + "/_sandbox/state", headers=rebound) as read:
+            assert read.status == 403
+        async with session.get(base + "/_sandbox/state") as mine:
+            assert mine.status == 200
+
+
+async def test_malformed_options_and_webhook_names_are_refused_not_crashed_on(discord):
+    url = root(discord) + "/_sandbox/interactions"
+    nested: list = []
+    deep = nested
+    for _ in range(5):
+        deep.append({"name": "x", "type": 1, "options": []})
+        deep = deep[0]["options"]
+    async with aiohttp.ClientSession() as session:
+        for options in (
+            [{"name": "x", "type": [1]}],
+            [{"name": "x", "options": ["a"]}],
+            nested,
+        ):
+            body = {"as": "admin", "kind": "command", "name": "ping", "options": options}
+            async with session.post(url, json=body, headers=SANDBOX) as bad:
+                assert bad.status == 400, await bad.text()
+                assert (await bad.json())["error"].startswith("options:")
+        async with session.post(url, data=b"[" * 100_000, headers=SANDBOX) as recursive:
+            assert recursive.status == 400
+        hook = discord.create_webhook(DEV_CHANNEL_ID)
+        async with session.post(hook, json={"content": "n", "username": 123}) as named:
+            assert named.status == 400
+    assert [v for v in discord.violations if "username" in v]
+    discord.violations.clear()  # refused on purpose
+
+
+async def test_an_unread_event_stream_does_not_hold_up_shutdown():
+    from devtools.standin import DiscordStandIn
+
+    fake = DiscordStandIn(application_id="1")
+    await fake.__aenter__()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", urlsplit(fake.url).port)
+        writer.write(b"GET /_sandbox/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        await writer.drain()
+        await reader.readuntil(b": connected")
+        for number in range(50):  # never read: the socket's buffers fill, the writer waits
+            fake.user_message("x" * 50_000 + str(number), channel_id=DEV_CHANNEL_ID)
+        await asyncio.sleep(0.2)
+    finally:
+        # Ctrl-C on make run: the stand-in must stop, not wait on a page that reads nothing.
+        async with asyncio.timeout(10):
+            await fake.__aexit__(None, None, None)
+    writer.close()

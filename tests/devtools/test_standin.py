@@ -19,6 +19,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from devtools import interactions
+from devtools.standin.guard import HEADERS
 from services.core.discord import multipart
 from services.core.discord.messages import File, Message
 from services.core.discord.rest import DiscordRest
@@ -326,7 +327,7 @@ async def test_interactions_can_be_sent_through_the_http_route(discord, bot, ses
     bot.answer = answering({"type": 4, "data": {"content": "Pong!"}})
     payload = command("ping")
     route = discord.url.removesuffix("/api/v10") + "/_fake/interactions"
-    async with session.post(route, json=payload) as response:
+    async with session.post(route, json=payload, headers=HEADERS) as response:
         assert response.status == 200
         summary = await response.json()
     assert summary["status"] == 200
@@ -339,7 +340,7 @@ async def test_interactions_can_be_sent_through_the_http_route(discord, bot, ses
 
 async def test_the_http_route_says_when_no_bot_is_connected(discord, session):
     route = discord.url.removesuffix("/api/v10") + "/_fake/interactions"
-    async with session.post(route, json=command("ping")) as response:
+    async with session.post(route, json=command("ping"), headers=HEADERS) as response:
         assert response.status == 409
         assert "connect" in (await response.json())["error"]
 

@@ -10,6 +10,7 @@ const INTERACTION_TYPES = { 1: "PING", 2: "APPLICATION_COMMAND", 3: "MESSAGE_COM
 const RESPONSE_TYPES = { 1: "PONG", 4: "CHANNEL_MESSAGE_WITH_SOURCE", 5: "DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE", 6: "DEFERRED_UPDATE_MESSAGE", 7: "UPDATE_MESSAGE", 8: "APPLICATION_COMMAND_AUTOCOMPLETE_RESULT", 9: "MODAL" };
 const REMOVED = new Set(["delete_original", "delete_followup", "bot_delete"]);
 const AUTOCOMPLETE_DELAY_MS = 200;
+const EARLY_KEPT = 200;
 
 const state = {
   commands: [],
@@ -38,11 +39,17 @@ function context() {
 async function post(path, body, headers = {}) {
   const response = await fetch(`/_sandbox/${path}`, {
     method: "POST",
-    headers: { "X-Sandbox": "1", "Content-Type": "application/json", ...headers },
+    headers: { "X-Stand-In": "1", "Content-Type": "application/json", ...headers },
     body: typeof body === "string" || body instanceof Blob ? body : JSON.stringify(body),
   });
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  const text = await response.text();
+  let data = null;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // not JSON: a proxy's or the server's own words, shown as they are
+  }
+  if (!response.ok) throw new Error(data?.error || `HTTP ${response.status}: ${text.slice(0, 200)}`);
   return data;
 }
 
@@ -56,9 +63,17 @@ function toast(text) {
 
 // -- the channel ------------------------------------------------------------------------------
 
+function snowflake(id) {
+  try {
+    return BigInt(id);
+  } catch {
+    return 0n;
+  }
+}
+
 function byId(a, b) {
-  const x = BigInt(a.id);
-  const y = BigInt(b.id);
+  const x = snowflake(a.id);
+  const y = snowflake(b.id);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -66,7 +81,7 @@ const actions = {
   act: (request) => interact(request),
   dismiss: (message) => {
     state.messages.delete(message.id);
-    renderChannel();
+    schedule(message.id);
   },
   messageMenu: (event, message) => openMenu(event, 3, (command) => interact({ kind: "message_command", name: command.name, message_id: message.id })),
   userMenu: (event, user) => openMenu(event, 2, (command) => interact({ kind: "user_command", name: command.name, target: user.id })),
@@ -79,13 +94,60 @@ function visibleTo(message, person) {
   return !asker || asker === person.user.id;
 }
 
-function renderChannel() {
+function shownHere(message) {
+  return message && message.channel_id === state.person.channel_id && visibleTo(message, state.person);
+}
+
+// One message that cannot be drawn must not take the channel down with it.
+function draw(message, ctx) {
+  try {
+    return renderMessage(message, ctx, actions);
+  } catch (error) {
+    return el("li", { class: "message", "data-id": message.id }, el("div", { class: "unsupported" }, `(message ${message.id} could not be drawn: ${error.message})`));
+  }
+}
+
+// Changes are drawn once per frame, and only the messages that changed: a burst of events
+// costs one pass, not one whole channel per event.
+const pending = { ids: new Set(), all: true, frame: 0 };
+
+function schedule(id) {
+  if (id === undefined) pending.all = true;
+  else pending.ids.add(id);
+  if (!pending.frame) pending.frame = requestAnimationFrame(flush);
+}
+
+function flush() {
+  pending.frame = 0;
   const list = $("messages");
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   const ctx = context();
-  const shown = [...state.messages.values()].filter((m) => m.channel_id === state.person.channel_id && visibleTo(m, state.person)).sort(byId);
-  list.replaceChildren(...shown.map((m) => renderMessage(m, ctx, actions)));
-  if (nearBottom || shown.length === 0) list.scrollTop = list.scrollHeight;
+  if (pending.all) {
+    const shown = [...state.messages.values()].filter(shownHere).sort(byId);
+    list.replaceChildren(...shown.map((m) => draw(m, ctx)));
+  } else {
+    for (const id of pending.ids) {
+      const old = list.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+      const message = state.messages.get(id);
+      if (!shownHere(message)) {
+        old?.remove();
+        continue;
+      }
+      const node = draw(message, ctx);
+      if (old) {
+        old.replaceWith(node);
+        continue;
+      }
+      // In id order; a new message is nearly always the newest, so look from the end.
+      let before = list.lastElementChild;
+      while (before && snowflake(before.dataset.id) > snowflake(id)) before = before.previousElementSibling;
+      if (before) before.after(node);
+      else list.prepend(node);
+    }
+  }
+  pending.all = false;
+  pending.ids.clear();
+  if (nearBottom) list.scrollTop = list.scrollHeight;
 }
 
 function upsert(message) {
@@ -97,20 +159,26 @@ function upsert(message) {
 function onEvent(event) {
   if (event.kind === "clear") {
     for (const [id, m] of state.messages) if (m.channel_id === event.channel_id) state.messages.delete(id);
+    schedule();
   } else if (event.message && REMOVED.has(event.kind)) {
     state.messages.delete(event.message.id);
+    schedule(event.message.id);
   } else if (event.message && event.message.id && event.message.channel_id) {
     upsert(event.message);
+    schedule(event.message.id);
   }
   if (event.interaction_id && event.route !== "POST /interactions") {
     // The bot's own requests for an interaction; they may arrive before its entry exists.
     const entry = state.exchanges.get(event.interaction_id);
     if (entry) addFollowing(entry, event);
-    else state.early.set(event.interaction_id, [...(state.early.get(event.interaction_id) || []), event]);
+    else {
+      state.early.set(event.interaction_id, [...(state.early.get(event.interaction_id) || []), event]);
+      // Interactions sent from elsewhere (devtools.send) never get an entry: keep a few.
+      if (state.early.size > EARLY_KEPT) state.early.delete(state.early.keys().next().value);
+    }
   } else if (event.kind === "webhook_post" || event.kind === "bot_post") {
     addExchange({ title: `${event.kind === "webhook_post" ? "Webhook post" : "Bot post"} · ${event.route}`, status: event.status, sections: [["Request body", event.body]] });
   }
-  renderChannel();
 }
 
 // -- the inspector ----------------------------------------------------------------------------
@@ -177,7 +245,7 @@ function localNotice(text) {
     interaction: { user: state.person.user },
     timestamp: new Date().toISOString(),
   });
-  renderChannel();
+  schedule(id);
 }
 
 async function interact(request, { quiet = false } = {}) {
@@ -185,7 +253,7 @@ async function interact(request, { quiet = false } = {}) {
   if (busy) {
     busy.__busy = true;
     busy.__failed = null;
-    renderChannel();
+    schedule(busy.id);
   }
   let answer;
   try {
@@ -197,7 +265,7 @@ async function interact(request, { quiet = false } = {}) {
     if (busy) {
       const now = state.messages.get(busy.id);
       if (now) now.__busy = false;
-      renderChannel();
+      schedule(busy.id);
     }
   }
   const { payload, result } = answer;
@@ -214,7 +282,7 @@ async function interact(request, { quiet = false } = {}) {
     const message = request.message_id && state.messages.get(request.message_id);
     if (message && request.kind !== "message_command") {
       message.__failed = failed;
-      renderChannel();
+      schedule(message.id);
     } else localNotice(failed);
     return null;
   }
@@ -278,6 +346,11 @@ function refresh() {
   showError("");
   const parsed = parse(text, state.commands);
   state.parsed = parsed;
+  // A file stays attached only while the text still names it.
+  const named = (name) => parsed.given?.some((g) => g.name === name && g.raw === state.files[name].filename);
+  const before = Object.keys(state.files).length;
+  for (const name of Object.keys(state.files)) if (!named(name)) delete state.files[name];
+  if (Object.keys(state.files).length !== before) renderFiles();
   state.highlighted = -1;
   const hidden = parsed.command ? availability(parsed.command, state.person) : null;
   $("composer-note").textContent = hidden ? `Discord would not offer /${parsed.command.name} to ${displayName(state.person.user)}: ${hidden}. The sandbox sends it anyway, so you see the bot's own check.` : "";
@@ -372,6 +445,8 @@ async function fileChosen() {
     refresh();
     input.focus();
   } catch (error) {
+    delete state.files[option];
+    renderFiles();
     showError(`The file could not be attached: ${error.message}`);
   } finally {
     picker.value = "";
@@ -463,7 +538,7 @@ function choosePerson(key) {
   $("channel-title").textContent = title;
   $("input").placeholder = `Message ${channel.type === 1 ? "@" : "#"}${channel.name} as ${displayName(state.person.user)}, or type / for the bot's commands`;
   for (const item of document.querySelectorAll("#channels li")) item.classList.toggle("active", item.dataset.id === channel.id);
-  renderChannel();
+  schedule();
   refresh();
 }
 
@@ -511,15 +586,26 @@ async function load() {
 }
 
 function listen() {
-  const source = new EventSource("/_sandbox/events");
   let opened = false;
-  source.onopen = () => {
-    // After a reconnection, what changed meanwhile is read afresh.
-    if (opened) load();
-    opened = true;
+  const handle = (kind, data) => {
+    if (kind === "open") {
+      // After a reconnection, what changed meanwhile is read afresh.
+      if (opened) load();
+      opened = true;
+    } else if (kind === "event") onEvent(JSON.parse(data));
+    else $("connection").textContent = "reconnecting to the stand-in…";
   };
-  source.onmessage = (event) => onEvent(JSON.parse(event.data));
-  source.onerror = () => ($("connection").textContent = "reconnecting to the stand-in…");
+  if (window.SharedWorker) {
+    const worker = new SharedWorker("/_sandbox/static/events-worker.js", { name: "sandbox-events" });
+    worker.port.onmessage = ({ data }) => handle(data.type, data.data);
+    worker.port.start();
+    window.addEventListener("pagehide", () => worker.port.postMessage("close"));
+    return;
+  }
+  const source = new EventSource("/_sandbox/events");
+  source.onopen = () => handle("open");
+  source.onmessage = (event) => handle("event", event.data);
+  source.onerror = () => handle("error");
 }
 
 function wire() {

@@ -258,12 +258,14 @@ function convert(option, raw, { people, channels, files }) {
       return /^<@&(\d+)>$/.test(raw) || /^\d+$/.test(raw) ? { value: raw.replace(/\D/g, "") } : fail("a role id");
     case OPTION.ATTACHMENT: {
       const file = files[option.name];
-      return file ? { value: file.id } : fail("choose a file (the suggestion under the composer opens a file picker)");
+      return file && file.filename === raw ? { value: file.id } : fail("choose a file (the suggestion under the composer opens a file picker)");
     }
-    default:
-      if (option.min_length !== undefined && raw.length < option.min_length) return fail(`at least ${option.min_length} characters`);
-      if (option.max_length !== undefined && raw.length > option.max_length) return fail(`at most ${option.max_length} characters`);
+    default: {
+      const length = [...raw].length; // characters, as Discord counts them, not UTF-16 units
+      if (option.min_length !== undefined && length < option.min_length) return fail(`at least ${option.min_length} characters`);
+      if (option.max_length !== undefined && length > option.max_length) return fail(`at most ${option.max_length} characters`);
       return { value: raw };
+    }
   }
 }
 
@@ -299,7 +301,18 @@ export function commandOptions(parsed, lookups) {
   }
   if (parsed.free) errors.push(`"${parsed.free}" is not an option of /${parsed.path.join(" ")} (options are written name:value)`);
   const leaves = [];
+  const seen = new Set();
   for (const g of parsed.given) {
+    // Discord's client takes each option once, and never sends one left empty.
+    if (seen.has(g.name)) {
+      errors.push(`${g.name} is given twice`);
+      continue;
+    }
+    seen.add(g.name);
+    if (g.raw.trim() === "") {
+      errors.push(`${g.name} is empty`);
+      continue;
+    }
     const converted = convert(g.option, g.raw, lookups);
     if (converted.error) errors.push(converted.error);
     else leaves.push({ name: g.name, type: g.option.type, value: converted.value });

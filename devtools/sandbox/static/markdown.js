@@ -64,7 +64,7 @@ export function relativeTime(date, now = Date.now()) {
 
 function timestamp(seconds, style) {
   const date = new Date(Number(seconds) * 1000);
-  if (Number.isNaN(date.getTime())) return document.createTextNode(`<t:${seconds}>`);
+  if (Number.isNaN(date.getTime())) return document.createTextNode(`<t:${seconds}:${style}>`);
   const shown =
     style === "R"
       ? relativeTime(date)

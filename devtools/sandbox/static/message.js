@@ -24,7 +24,7 @@ export const COMPONENT = {
 const BUTTON_STYLES = { 1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link", 6: "premium" };
 
 export function displayName(user) {
-  return user ? user.global_name || user.username || user.id : "unknown";
+  return String((user && (user.global_name || user.username || user.id)) || "unknown");
 }
 
 function emoji(component) {
