@@ -2,12 +2,12 @@
 // components, forms, the user switch, the scheduler buttons and the inspector.
 
 import { el } from "./markdown.js";
-import { renderMessage, displayName, COMPONENT } from "./message.js";
+import { renderMessage, displayName } from "./message.js";
+import { addExchange, addFollowing, clearExchanges, describe } from "./inspector.js";
+import { openModal, wireForms } from "./forms.js";
 import { parse, suggest, availability, commandOptions, autocompleteOptions, choicesAsSuggestions } from "./composer.js";
 
 const $ = (id) => document.getElementById(id);
-const INTERACTION_TYPES = { 1: "PING", 2: "APPLICATION_COMMAND", 3: "MESSAGE_COMPONENT", 4: "APPLICATION_COMMAND_AUTOCOMPLETE", 5: "MODAL_SUBMIT" };
-const RESPONSE_TYPES = { 1: "PONG", 4: "CHANNEL_MESSAGE_WITH_SOURCE", 5: "DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE", 6: "DEFERRED_UPDATE_MESSAGE", 7: "UPDATE_MESSAGE", 8: "APPLICATION_COMMAND_AUTOCOMPLETE_RESULT", 9: "MODAL" };
 const REMOVED = new Set(["delete_original", "delete_followup", "bot_delete"]);
 const AUTOCOMPLETE_DELAY_MS = 200;
 const EARLY_KEPT = 200;
@@ -181,49 +181,6 @@ function onEvent(event) {
   }
 }
 
-// -- the inspector ----------------------------------------------------------------------------
-
-function json(value) {
-  return el("pre", { class: "json" }, JSON.stringify(value, null, 2));
-}
-
-function addExchange({ title, status, sections }) {
-  const following = el("ol", { class: "following" });
-  const count = el("span", { class: "count" });
-  const entry = el(
-    "li",
-    { class: `exchange ${status && status !== 200 ? "bad" : ""}` },
-    el("details", {}, el("summary", {}, title, count), ...sections.map(([name, value]) => el("div", { class: "section" }, el("h3", {}, name), json(value))), following),
-  );
-  entry.following = following;
-  entry.count = count;
-  $("exchanges").prepend(entry);
-  return entry;
-}
-
-function addFollowing(entry, event) {
-  const requests = entry.following.children.length + 1;
-  entry.count.textContent = ` · then ${requests} request${requests === 1 ? "" : "s"} from the bot`;
-  entry.following.append(el("li", {}, el("details", {}, el("summary", {}, `then the bot: ${event.route} → ${event.status || event.kind}`), event.body ? json(event.body) : el("p", { class: "note" }, event.kind))));
-}
-
-function commandPath(data) {
-  const words = [data.name];
-  let options = data.options || [];
-  while (options.length && (options[0].type === 1 || options[0].type === 2)) {
-    words.push(options[0].name);
-    options = options[0].options || [];
-  }
-  return words.join(" ");
-}
-
-function describe(payload, result) {
-  const data = payload.data || {};
-  const what = data.name ? (data.type === 1 ? `/${commandPath(data)}` : data.name) : data.custom_id ? data.custom_id.split(":")[0] : "";
-  const answer = result.response ? RESPONSE_TYPES[result.response.type] || result.response.type : result.error || "no answer";
-  return `${INTERACTION_TYPES[payload.type]} ${what} → ${result.status || "—"} ${answer} (${result.elapsed_ms} ms)`;
-}
-
 // -- talking to the bot -----------------------------------------------------------------------
 
 function failure(result) {
@@ -335,10 +292,6 @@ function pick(suggestion) {
   input.value = input.value.slice(0, suggestion.from) + suggestion.insert;
   input.focus();
   refresh();
-}
-
-function visibleCommands() {
-  return state.commands.filter((c) => availability(c, state.person) === null);
 }
 
 function refresh() {
@@ -453,66 +406,6 @@ async function fileChosen() {
   }
 }
 
-// -- forms (modals) ---------------------------------------------------------------------------
-
-function modalField(component) {
-  const inner = component.type === COMPONENT.LABEL ? component.component : component;
-  const label = component.type === COMPONENT.LABEL ? component.label : inner.label;
-  const required = inner.required !== false;
-  let control;
-  if (inner.type === COMPONENT.TEXT_INPUT) {
-    const attrs = {
-      name: inner.custom_id,
-      id: `field-${inner.custom_id}`,
-      required,
-      minlength: inner.min_length,
-      maxlength: inner.max_length,
-      placeholder: inner.placeholder,
-    };
-    control = inner.style === 2 ? el("textarea", { ...attrs, rows: 4 }, inner.value || "") : el("input", { ...attrs, value: inner.value || "" });
-  } else if (inner.type === COMPONENT.STRING_SELECT) {
-    control = el("select", { name: inner.custom_id, id: `field-${inner.custom_id}`, required, multiple: (inner.max_values ?? 1) > 1, "data-select": "1" });
-    for (const o of inner.options || []) control.append(el("option", { value: o.value, selected: o.default }, o.label));
-  } else {
-    return el("p", { class: "note" }, `(a form component of type ${inner.type}, which this page does not draw)`);
-  }
-  return el(
-    "label",
-    { class: "field", for: control.id },
-    el("span", { class: "field-label" }, label || inner.custom_id, required ? el("span", { class: "required" }, " *") : null),
-    component.description ? el("span", { class: "field-description" }, component.description) : null,
-    control,
-  );
-}
-
-function openModal(data, messageId) {
-  const dialog = $("modal");
-  $("modal-title").textContent = data.title;
-  const fields = [];
-  for (const component of data.components || []) {
-    if (component.type === COMPONENT.ACTION_ROW) fields.push(...(component.components || []).map(modalField));
-    else if (component.type === COMPONENT.TEXT_DISPLAY) fields.push(el("p", { class: "text-display" }, component.content));
-    else fields.push(modalField(component));
-  }
-  $("modal-fields").replaceChildren(...fields);
-  dialog.dataset.customId = data.custom_id;
-  dialog.dataset.messageId = messageId || "";
-  dialog.showModal();
-}
-
-async function submitModal(event) {
-  event.preventDefault();
-  const dialog = $("modal");
-  const form = $("modal-form");
-  if (!form.reportValidity()) return;
-  const fields = {};
-  for (const control of form.querySelectorAll("[name]")) {
-    fields[control.name] = control.dataset.select ? [...control.selectedOptions].map((o) => o.value) : control.value;
-  }
-  dialog.close();
-  await interact({ kind: "modal", custom_id: dialog.dataset.customId, fields, message_id: dialog.dataset.messageId || undefined });
-}
-
 // -- menus, people, channels, scheduler -------------------------------------------------------
 
 function openMenu(event, type, run) {
@@ -615,8 +508,7 @@ function wire() {
   $("input").addEventListener("blur", () => setTimeout(() => { state.suggestions = []; renderSuggestions(); }, 150));
   $("input").addEventListener("focus", refresh);
   $("file-picker").addEventListener("change", fileChosen);
-  $("modal-form").addEventListener("submit", submitModal);
-  $("modal-cancel").addEventListener("click", () => $("modal").close());
+  wireForms((request) => interact(request));
   $("notify").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("notify-text").value.trim();
@@ -630,7 +522,7 @@ function wire() {
       .catch((e) => toast(e.message));
   });
   $("clear").addEventListener("click", () => {
-    $("exchanges").replaceChildren();
+    clearExchanges();
     state.exchanges.clear();
     post("clear", { channel_id: state.person.channel_id }).catch((e) => toast(e.message));
   });
