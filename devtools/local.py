@@ -219,9 +219,23 @@ def _exit(code: int | None) -> str:
     return "stopped cleanly" if code in (0, -signal.SIGTERM) else f"exit {code}"
 
 
+# A service's output is read in chunks, not lines: one line longer than the reader's buffer
+# (a user's 70,000-character option, logged) must not stop the reading, or the service
+# blocks on a full pipe and stops answering.
+_PUMP_CHUNK = 64 * 1024
+
+
 async def _pump(name: str, stream: asyncio.StreamReader) -> None:
-    while line := await stream.readline():
-        print(f"[{name}] {line.decode(errors='replace').rstrip()}", flush=True)
+    pending = b""
+    while chunk := await stream.read(_PUMP_CHUNK):
+        *lines, pending = (pending + chunk).split(b"\n")
+        if len(pending) > _PUMP_CHUNK:  # a line that long is shown in pieces
+            lines.append(pending)
+            pending = b""
+        for line in lines:
+            print(f"[{name}] {line.decode(errors='replace').rstrip()}", flush=True)
+    if pending:
+        print(f"[{name}] {pending.decode(errors='replace').rstrip()}", flush=True)
 
 
 async def _spawn(name: str, env: Mapping[str, str]) -> asyncio.subprocess.Process:

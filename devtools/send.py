@@ -156,7 +156,10 @@ async def _attach(words: list[str], base: str | None) -> tuple[list[str], dict[s
                 headers={"Content-Type": content_type, **HEADERS},
             ) as response,
         ):
-            attachment = await response.json()
+            answer = await response.json(content_type=None)
+        if response.status != 200:
+            raise SystemExit(f"{name}: {answer.get('error', answer)}")
+        attachment = answer
         attached[attachment["id"]] = attachment
         out.append(f"{name}={attachment['id']}")
     return out, {"attachments": attached} if attached else None

@@ -29,7 +29,7 @@ from aiohttp import web
 from devtools.sandbox.errors import BadRequestError
 from devtools.sandbox.payloads import CHANNELS, PEOPLE, build, person
 from devtools.standin.delivery import NotConnectedError
-from devtools.standin.multipart import MAX_FILE_SIZE
+from devtools.standin.multipart import read_upload, upload_too_large
 
 if TYPE_CHECKING:
     from devtools.standin.server import DiscordStandIn
@@ -208,13 +208,9 @@ class Sandbox:
     async def _file(self, request: web.Request) -> web.Response:
         filename = request.query.get("filename") or "file"
         content_type = request.headers.get("Content-Type") or "application/octet-stream"
-        try:
-            data = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return web.json_response(
-                {"error": f"{filename} is over the {MAX_FILE_SIZE // 2**20} MiB Discord takes"},
-                status=413,
-            )
+        data = await read_upload(request)
+        if data is None:
+            return upload_too_large(filename)
         attachment = self._fake.host_file(filename, data, content_type)
         self._attachments[attachment["id"]] = attachment
         return web.json_response(attachment)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
+from aiohttp import web
 
 MULTIPART: Final = "multipart/form-data"
 PAYLOAD_PART: Final = "payload_json"
@@ -144,3 +145,22 @@ def upload_problems(
         for index in sorted(uploaded - named)
     )
     return problems
+
+
+async def read_upload(request: web.Request) -> bytes | None:
+    """The bytes of a file a user attaches (the sandbox page, ``devtools.send``), or None
+    past Discord's limit, which the caller refuses with ``upload_too_large``."""
+    if request.content_length is not None and request.content_length > MAX_FILE_SIZE:
+        return None
+    try:
+        data = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return None
+    return data if len(data) <= MAX_FILE_SIZE else None
+
+
+def upload_too_large(filename: str) -> web.Response:
+    return web.json_response(
+        {"error": f"{filename} is over the {MAX_FILE_SIZE // 2**20} MiB Discord takes"},
+        status=413,
+    )

@@ -52,7 +52,9 @@ from devtools.standin.multipart import (
     InvalidPayloadJson,
     UploadedFile,
     read_form,
+    read_upload,
     upload_problems,
+    upload_too_large,
 )
 from devtools.standin.refusals import (
     INVALID_JSON,
@@ -295,12 +297,15 @@ class DiscordStandIn:
         attachment object, as the interaction's ``resolved.attachments`` carries it."""
         filename = request.query.get("filename", "file")
         content_type = request.headers.get("Content-Type", DEFAULT_CONTENT_TYPE)
-        return web.json_response(self.host_file(filename, await request.read(), content_type))
+        data = await read_upload(request)
+        if data is None:
+            return upload_too_large(filename)
+        return web.json_response(self.host_file(filename, data, content_type))
 
     async def _fake_interaction(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what json parses
             payload = None
         if not isinstance(payload, dict):
             return web.json_response(
@@ -407,7 +412,7 @@ class DiscordStandIn:
         if request.content_type != MULTIPART:
             try:
                 record.body = await request.json()
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested past what json parses
                 return error(400, INVALID_JSON, "The request body contains invalid JSON.")
             return None
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -155,3 +156,15 @@ async def test_register_overwrites_commands_with_the_bot_token(discord):
     )
     stored = discord.commands["900000000000000001"]
     assert {(c["type"], c["name"]) for c in stored} == BOT_COMMANDS
+
+
+async def test_a_service_line_longer_than_the_readers_buffer_does_not_stop_its_output(capsys):
+    from devtools.local import _pump
+
+    stream = asyncio.StreamReader()
+    stream.feed_data(b"x" * 200_000 + b"\nthe next line\n")
+    stream.feed_eof()
+    await _pump("api", stream)
+    printed = capsys.readouterr().out
+    assert "[api] the next line" in printed
+    assert printed.count("x") == 200_000 + 1  # shown in pieces, nothing lost ("next": 1)

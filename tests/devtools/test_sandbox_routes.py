@@ -4,6 +4,7 @@ request says what is wrong, and every open page hears of each message as it chan
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from urllib.parse import urlsplit
 
@@ -137,3 +138,22 @@ async def test_an_unread_event_stream_does_not_hold_up_shutdown():
         async with asyncio.timeout(10):
             await fake.__aexit__(None, None, None)
     writer.close()
+
+
+async def test_a_file_over_discords_limit_is_refused_saying_so(discord):
+    from devtools.standin.multipart import MAX_FILE_SIZE
+
+    base = root(discord)
+    async with aiohttp.ClientSession() as session:
+        for route in ("/_sandbox/files", "/_fake/files"):
+            url = f"{base}{route}?filename=big.bin"
+            fits_data = io.BytesIO(b"x" * MAX_FILE_SIZE)
+            async with session.post(url, data=fits_data, headers=SANDBOX) as fits:
+                assert fits.status == 200
+            over = io.BytesIO(b"x" * (MAX_FILE_SIZE + 1))
+            async with session.post(url, data=over, headers=SANDBOX) as refused:
+                assert refused.status == 413
+                assert "big.bin is over the 10 MiB" in (await refused.json())["error"]
+        deep = b"[" * 100_000 + b"]" * 100_000
+        async with session.post(base + "/_fake/interactions", data=deep, headers=SANDBOX) as bad:
+            assert bad.status == 400

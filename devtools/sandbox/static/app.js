@@ -5,12 +5,13 @@ import { el } from "./markdown.js";
 import { renderMessage, displayName } from "./message.js";
 import { addExchange, addFollowing, clearExchanges, describe } from "./inspector.js";
 import { openModal, wireForms } from "./forms.js";
-import { parse, suggest, availability, commandOptions, autocompleteOptions, choicesAsSuggestions } from "./composer.js";
+import { parse, suggest, availability, commandOptions, autocompleteOptions, choicesAsSuggestions, lookalikes } from "./composer.js";
 
 const $ = (id) => document.getElementById(id);
 const REMOVED = new Set(["delete_original", "delete_followup", "bot_delete"]);
 const AUTOCOMPLETE_DELAY_MS = 200;
 const EARLY_KEPT = 200;
+const MAX_FILE_BYTES = 10 * 1024 * 1024; // Discord's limit for a bot's upload (docs, "Uploading Files")
 
 const state = {
   commands: [],
@@ -306,7 +307,8 @@ function refresh() {
   if (Object.keys(state.files).length !== before) renderFiles();
   state.highlighted = -1;
   const hidden = parsed.command ? availability(parsed.command, state.person) : null;
-  $("composer-note").textContent = hidden ? `Discord would not offer /${parsed.command.name} to ${displayName(state.person.user)}: ${hidden}. The sandbox sends it anyway, so you see the bot's own check.` : "";
+  const notes = hidden ? [`Discord would not offer /${parsed.command.name} to ${displayName(state.person.user)}: ${hidden}. The sandbox sends it anyway, so you see the bot's own check.`] : [];
+  $("composer-note").textContent = [...notes, ...lookalikes(parsed)].join(" · ");
   state.suggestions = suggest(parsed, { commands: state.commands, person: state.person, people: state.people, channels: state.channels });
   renderSuggestions();
   clearTimeout(state.autocompleteTimer);
@@ -387,6 +389,12 @@ async function fileChosen() {
   const file = picker.files[0];
   if (!file) return;
   const option = picker.dataset.option;
+  if (file.size > MAX_FILE_BYTES) {
+    // Discord's client refuses it before sending anything; so does the page.
+    showError(`${file.name} is over the 10 MiB Discord takes`);
+    picker.value = "";
+    return;
+  }
   try {
     const attachment = await post(`files?filename=${encodeURIComponent(file.name)}`, file, { "Content-Type": file.type || "application/octet-stream" });
     state.files[option] = attachment;

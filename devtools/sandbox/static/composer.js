@@ -292,13 +292,6 @@ export function commandOptions(parsed, lookups) {
     return { errors: [`/${parsed.path.join(" ")} needs one of: ${names}`] };
   }
   const errors = [];
-  // "name:" inside an unquoted value, where name is no option: most likely a mistyped option.
-  for (const g of parsed.given) {
-    if (g.quoted) continue;
-    for (const m of g.raw.matchAll(/(?:^|\s)([\p{L}\p{N}_-]+):(?!\/\/)/gu)) {
-      errors.push(`${m[1]} is not an option of /${parsed.path.join(" ")} (it has: ${parsed.leaves.map((o) => o.name).join(", ")}); quote a value that holds "${m[1]}:"`);
-    }
-  }
   if (parsed.free) errors.push(`"${parsed.free}" is not an option of /${parsed.path.join(" ")} (options are written name:value)`);
   const leaves = [];
   const seen = new Set();
@@ -309,6 +302,10 @@ export function commandOptions(parsed, lookups) {
       continue;
     }
     seen.add(g.name);
+    if (g.quoted && !g.closed) {
+      errors.push(`${g.name}: the quote is not closed`);
+      continue;
+    }
     if (g.raw.trim() === "") {
       errors.push(`${g.name} is empty`);
       continue;
@@ -321,6 +318,19 @@ export function commandOptions(parsed, lookups) {
     if (option.required && !parsed.given.some((g) => g.name === option.name)) errors.push(`${option.name} is required`);
   }
   return { errors, options: nest(parsed.path, leaves, parsed) };
+}
+
+// Words in a text value that look like a mistyped option ("language:French" where /translate
+// has "to"): Discord's client sends them as part of the text, so the page only says so.
+export function lookalikes(parsed) {
+  const found = [];
+  for (const g of parsed.given || []) {
+    if (g.quoted || g.option.type !== OPTION.STRING) continue;
+    for (const m of g.raw.matchAll(/(?:^|\s)([a-z_][a-z0-9_-]*):(?=\S)(?!\/\/)/g)) {
+      found.push(`"${m[1]}:" is not an option of /${parsed.path.join(" ")} (it has ${parsed.leaves.map((o) => o.name).join(", ")}): it is sent as part of ${g.name}`);
+    }
+  }
+  return found;
 }
 
 // An autocomplete interaction's options: what is typed so far, the option being typed focused
