@@ -26,7 +26,7 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log, context_vars=False)
+    configure_logging(settings.log, context_vars=False, metrics_service="api")
     uvicorn.run(
         app,
         host=settings.host,

@@ -22,6 +22,7 @@ import orjson
 import structlog
 
 from services.core.config import LogSettings
+from services.core.metrics import embed as embed_metrics
 from services.core.redact import redact_secret_keys, scrub_rendered, scrub_text
 
 FLUSH_INTERVAL: Final = 0.2
@@ -56,8 +57,10 @@ class _JsonSink:
     """The end of the JSON pipeline: holds info lines as dicts and renders them in batches;
     renders and writes warnings and errors at once."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, metrics_service: str | None = None) -> None:
         self._stream = stream
+        # The service the canonical lines' metrics are counted for (None: no metrics).
+        self._metrics_service = metrics_service
         self._timestamp = _UtcTimestamp()
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()  # guards _pending: held for an append, never longer
@@ -67,6 +70,8 @@ class _JsonSink:
         atexit.register(self.flush)
 
     def render(self, event: dict[str, Any]) -> str:
+        if self._metrics_service is not None:
+            embed_metrics(event, self._metrics_service, event["timestamp"])
         event["timestamp"] = self._timestamp.format(event["timestamp"])
         redact_secret_keys(None, "", event)
         # Anything orjson cannot encode natively (an exception object, a Secret): its repr.
@@ -191,10 +196,18 @@ def flush_logs() -> None:
 
 
 def configure_logging(
-    settings: LogSettings, *, stream: TextIO | None = None, context_vars: bool = True
+    settings: LogSettings,
+    *,
+    stream: TextIO | None = None,
+    context_vars: bool = True,
+    metrics_service: str | None = None,
 ) -> None:
     """Configure structlog, and route stdlib logging (uvicorn, aiohttp, botocore) through the
     same format and redaction.
+
+    ``metrics_service`` (``api``, ``worker``, ``scheduler``): the JSON lines that are
+    canonical lines carry their metrics in CloudWatch's embedded format, for that service
+    (``services.core.metrics``); they are rendered off the request's path, with the line.
 
     ``context_vars`` merges what ``structlog.contextvars`` binds (the worker binds the job);
     it scans every context variable on every line, so the API, which binds none, turns it off.
@@ -226,7 +239,7 @@ def configure_logging(
     else:
         if _sink is not None:
             _sink.flush()
-        sink = _sink = _JsonSink(out)
+        sink = _sink = _JsonSink(out, metrics_service)
         final = _SinkLogger(sink)
         structlog.configure(
             processors=[*merge, sink.defer],

@@ -223,7 +223,7 @@ def handler(event: Any, _context: Any) -> dict[str, Any]:
     global _settings  # noqa: PLW0603 - one settings object per Lambda container
     if _settings is None:
         _settings = SchedulerSettings.from_environ(os.environ)
-        configure_logging(_settings.log, context_vars=False)
+        configure_logging(_settings.log, context_vars=False, metrics_service="scheduler")
     try:
         return asyncio.run(dispatch(event, _settings))
     finally:

@@ -148,7 +148,7 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log)
+    configure_logging(settings.log, metrics_service="worker")
     try:
         asyncio.run(run(settings))
     except ConfigError as exc:

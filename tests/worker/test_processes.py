@@ -14,6 +14,7 @@ import aiohttp
 from devtools import interactions
 from devtools.aws import free_port, wait_http
 from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT, api_process_env, base_env
+from tests.emf import emf_problems
 from tests.worker.test_end_to_end import countdown, queue_depth
 
 
@@ -178,6 +179,11 @@ async def test_no_token_or_secret_reaches_a_log_line(
         "rejected",
     }
     assert any(e["event"] == "job" and e["outcome"] == "completed" for e in lines)
+    # ...that is also its metrics, in CloudWatch's embedded format, for its service
+    for line in lines:
+        if line["event"] in ("interaction", "job"):
+            assert emf_problems(line) == [], line
+            assert line["Service"] == ("api" if line["event"] == "interaction" else "worker")
     # ...and no secret appears anywhere, not even in the retry warnings
     for payload in sent:
         assert payload["token"] not in logged
