@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov in a venv of its own: its pins contradict the project's.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup run test check lint format bench register synth screenshots clean
+.PHONY: setup run test check lint stack-check format bench register synth screenshots clean
 
 setup: $(STAMP)
 
@@ -29,12 +32,22 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-check: lint test
+# cfn-lint and checkov on the synthesized templates (dev and prod) and the Dockerfile.
+stack-check: setup $(CHECKOV_STAMP)
+	$(PY) -m devtools.stack_checks --checkov $(CHECKOV_VENV)/bin/checkov
+
+$(CHECKOV_STAMP): devtools/checkov-constraints.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -c devtools/checkov-constraints.txt checkov
+	touch $(CHECKOV_STAMP)
+
+check: lint stack-check test
 
 bench: setup
 	$(PY) -m bench
 	$(PY) -m bench.answers
 	$(PY) -m bench.soak
+	$(PY) -m bench.footprint
 
 # CloudFormation templates into cdk.out/, offline (no AWS credentials needed); context as
 # the cdk CLI takes it: make synth CONTEXT="-c llm_provider=bedrock -c llm_model=..."
@@ -49,4 +62,4 @@ register: setup
 	$(PY) -m devtools.register
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra.model import PROVIDERS, ModelSettings
 from infra.nag import suppress
 from infra.stack import BotStack, StackSettings
+from infra.static_checks import suppress_static_checks
 
 STAGES = {
     # One API task, a worker that scales to zero when the queue is empty.
@@ -99,6 +100,7 @@ def build(app: cdk.App) -> BotStack:
         ),
     )
     suppress(stack)
+    suppress_static_checks(stack)
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return stack
 

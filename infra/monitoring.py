@@ -1,6 +1,9 @@
 """Alarms, sent to one SNS topic (and by e-mail, with ``-c alarm_email=...``): anything
 parked in a dead-letter queue, jobs waiting too long, the API's 5xx and the load balancer's
-own, no healthy API task, and the scheduler Lambda's failed invocations."""
+own, no healthy API task, and the scheduler Lambda's failed invocations; and, from the
+metrics the services' log lines carry, acknowledgements near Discord's 3 s deadline,
+interactions and jobs that failed, and storms of Discord 429s or model throttling. The
+README's "Alarms" section says what to do about each."""
 
 from __future__ import annotations
 
@@ -14,7 +17,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.dashboard import bot_metric
+
 MINUTE = Duration.minutes(1)
+FIVE_MINUTES = Duration.minutes(5)
 
 
 class Alarms(Construct):
@@ -29,6 +35,7 @@ class Alarms(Construct):
         target_group: elbv2.ApplicationTargetGroup,
         scheduler: lambda_.IFunction,
         email: str | None,
+        namespace: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Topic", display_name="Discord bot alarms", enforce_ssl=True)
@@ -104,5 +111,85 @@ class Alarms(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
+        alarms += _metric_alarms(self, namespace)
         for alarm in alarms:
             alarm.add_alarm_action(notify)
+
+
+def _sum_of(
+    namespace: str, name: str, service: str, outcomes: list[str]
+) -> cloudwatch.MathExpression:
+    """The five-minute sum of a metric over some of its outcomes."""
+    using = {
+        f"m{n}": bot_metric(namespace, name, "Sum", Service=service, Outcome=outcome).with_(
+            period=FIVE_MINUTES
+        )
+        for n, outcome in enumerate(outcomes)
+    }
+    return cloudwatch.MathExpression(
+        expression=" + ".join(f"FILL({key}, 0)" for key in using),
+        using_metrics=using,
+        period=FIVE_MINUTES,
+        label=f"{name}: {', '.join(outcomes)}",
+    )
+
+
+def _metric_alarms(scope: Construct, namespace: str) -> list[cloudwatch.Alarm]:
+    """Alarms on the bot's own metrics. Missing data is no traffic, never a breach."""
+    quiet = cloudwatch.TreatMissingData.NOT_BREACHING
+    above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+    return [
+        # The API's own time to answer; Discord's limit is 3 s from its side, network
+        # included: a p99 of 2 s for three minutes leaves little room.
+        bot_metric(namespace, "AckLatency", "p99", Service="api").create_alarm(
+            scope,
+            "SlowAcks",
+            alarm_description="The API's p99 acknowledgement time is near Discord's 3 s limit",
+            threshold=2000,
+            comparison_operator=above,
+            evaluation_periods=3,
+            treat_missing_data=quiet,
+        ),
+        _sum_of(
+            namespace, "Interactions", "api", ["command_failed", "enqueue_failed"]
+        ).create_alarm(
+            scope,
+            "FailedInteractions",
+            alarm_description="Commands failed or could not be queued (users saw an error)",
+            threshold=5,
+            comparison_operator=above,
+            evaluation_periods=1,
+            treat_missing_data=quiet,
+        ),
+        _sum_of(namespace, "Jobs", "worker", ["failed", "parked"]).create_alarm(
+            scope,
+            "FailedJobs",
+            alarm_description="Jobs failed or were parked (users were told it failed)",
+            threshold=5,
+            comparison_operator=above,
+            evaluation_periods=1,
+            treat_missing_data=quiet,
+        ),
+        bot_metric(namespace, "DiscordRateLimited", "Sum", Service="worker")
+        .with_(period=FIVE_MINUTES)
+        .create_alarm(
+            scope,
+            "DiscordThrottling",
+            alarm_description="Discord answered over 50 requests with 429 in five minutes",
+            threshold=50,
+            comparison_operator=above,
+            evaluation_periods=1,
+            treat_missing_data=quiet,
+        ),
+        bot_metric(namespace, "ModelRetries", "Sum", Service="worker", Kind="rate_limited")
+        .with_(period=FIVE_MINUTES)
+        .create_alarm(
+            scope,
+            "ModelThrottling",
+            alarm_description="The model throttled over 20 requests in five minutes",
+            threshold=20,
+            comparison_operator=above,
+            evaluation_periods=1,
+            treat_missing_data=quiet,
+        ),
+    ]

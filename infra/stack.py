@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.dashboard import BotDashboard
 from infra.jobs import Jobs
 from infra.model import Model, ModelSettings
 from infra.monitoring import Alarms
@@ -49,6 +50,10 @@ class StackSettings:
         return "" if self.prod else f"-{self.stage}"
 
     @property
+    def metrics_namespace(self) -> str:
+        return f"DiscordBot{self.suffix}"
+
+    @property
     def ssm_prefix(self) -> str:
         return f"/discord-bot{self.suffix}"
 
@@ -76,6 +81,8 @@ class BotStack(Stack):
             "JOBS_QUEUE_URL": jobs.queue.queue_url,
             "SSM_PREFIX": settings.ssm_prefix,
             "LOG_FORMAT": "json",
+            # The metrics the services' log lines carry, apart for each stage.
+            "METRICS_NAMESPACE": settings.metrics_namespace,
         }
         api = Api(
             self,
@@ -143,6 +150,19 @@ class BotStack(Stack):
             target_group=api.service.target_group,
             scheduler=scheduler.function,
             email=settings.alarm_email,
+            namespace=settings.metrics_namespace,
+        )
+        BotDashboard(
+            self,
+            "Dashboard",
+            namespace=settings.metrics_namespace,
+            dashboard_name=f"discord-bot{settings.suffix}",
+            jobs=jobs.queue,
+            dead_letter_queues=[jobs.dlq, scheduler.dead_letters],
+            load_balancer=api.service.load_balancer,
+            api_service=api.service.service,
+            worker_service=worker.service,
+            scheduler=scheduler.function,
         )
         self.api, self.worker, self.scheduler, self.jobs = api, worker, scheduler, jobs
         self.secrets = secrets

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.api.admission import LIMITS_TIMEOUT, Admission
 from services.api.deadlines import Deadlines
 from services.api.interactions import INSTANT_COMMAND_BUDGET, JSON, InteractionHandler
+from services.api.readiness import Readiness
 from services.core.bot import Router
 from services.core.bot.context import Resources
 from services.core.bot.loader import check_custom_id_key, load_bot
@@ -42,6 +43,7 @@ MAX_BODY_BYTES: Final = 256 * 1024
 
 class State(TypedDict):
     handler: InteractionHandler
+    readiness: Readiness
 
 
 class BodyTooLarge(Exception):  # noqa: N818
@@ -131,7 +133,17 @@ class _Dispatch:
 
 
 async def healthz(_request: Request) -> Response:
+    """Liveness: the process answers. The load balancer's health check (see readiness.py)."""
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the jobs queue answers too, so long commands can start."""
+    readiness: Readiness = request.state.readiness
+    problem = await readiness.problem()
+    if problem is None:
+        return JSONResponse({"status": "ready", "queue": "reachable"})
+    return JSONResponse({"status": "not ready", "queue": problem}, status_code=503)
 
 
 def create_app(
@@ -199,10 +211,16 @@ def create_app(
             gc.collect()
             gc.freeze()
             try:
-                yield State(handler=handler)
+                yield State(handler=handler, readiness=Readiness(queue.warm_up))
             finally:
                 flush_logs()
 
     return _Dispatch(
-        Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
+        Starlette(
+            routes=[
+                Route("/healthz", healthz, methods=["GET"]),
+                Route("/readyz", readyz, methods=["GET"]),
+            ],
+            lifespan=lifespan,
+        )
     )

@@ -7,6 +7,7 @@ service's ``main()`` prints as one line before exiting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -57,19 +58,32 @@ CONFIG_VARIABLES: Final = frozenset(
 )
 DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_NAMESPACE: Final = "DiscordBot"
+# CloudWatch's rule for a namespace (PutMetricData: "Namespace" pattern, 1-255 characters).
+_NAMESPACE: Final = re.compile(r"[A-Za-z0-9.\-_/#:]{1,255}")
 
 
 @dataclass(frozen=True, slots=True)
 class LogSettings:
     level: str
     format: Literal["json", "console"]
+    # The CloudWatch namespace of the metrics the JSON lines carry (the stack gives each
+    # stage its own, so dev's commands never count as prod's).
+    metrics_namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
     def from_env(cls, env: Env) -> LogSettings:
         fmt = env.choice("LOG_FORMAT", "json", ("json", "console"))
+        namespace = env.text("METRICS_NAMESPACE", DEFAULT_NAMESPACE)
+        if _NAMESPACE.fullmatch(namespace) is None or namespace.startswith("AWS/"):
+            raise ConfigError(
+                "METRICS_NAMESPACE",
+                "must be 1-255 letters, digits or . - _ / # : and not start with AWS/",
+            )
         return cls(
             level=env.choice("LOG_LEVEL", "INFO", _LOG_LEVELS),
             format="console" if fmt == "console" else "json",
+            metrics_namespace=namespace,
         )
 
 

@@ -57,10 +57,13 @@ class _JsonSink:
     """The end of the JSON pipeline: holds info lines as dicts and renders them in batches;
     renders and writes warnings and errors at once."""
 
-    def __init__(self, stream: TextIO, metrics_service: str | None = None) -> None:
+    def __init__(
+        self, stream: TextIO, metrics_service: str | None = None, namespace: str = ""
+    ) -> None:
         self._stream = stream
-        # The service the canonical lines' metrics are counted for (None: no metrics).
+        # The service the lines' metrics are counted for (None: no metrics), and where.
         self._metrics_service = metrics_service
+        self._namespace = namespace
         self._timestamp = _UtcTimestamp()
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()  # guards _pending: held for an append, never longer
@@ -70,12 +73,18 @@ class _JsonSink:
         atexit.register(self.flush)
 
     def render(self, event: dict[str, Any]) -> str:
+        metrics = None
         if self._metrics_service is not None:
-            embed_metrics(event, self._metrics_service, event["timestamp"])
+            metrics = embed_metrics(
+                event, self._metrics_service, self._namespace, event["timestamp"]
+            )
         event["timestamp"] = self._timestamp.format(event["timestamp"])
         redact_secret_keys(None, "", event)
         # Anything orjson cannot encode natively (an exception object, a Secret): its repr.
-        return scrub_text(orjson.dumps(event, default=repr).decode())
+        text = scrub_text(orjson.dumps(event, default=repr).decode())
+        # The metric directive is ours and the same for every line of a kind: added to the
+        # rendered line, past the redaction, which has nothing to look for in it.
+        return text if metrics is None else f"{text[:-1]}{metrics}}}"
 
     def defer(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
         """Last structlog processor: stamp the line now, render it later. A traceback is
@@ -239,7 +248,7 @@ def configure_logging(
     else:
         if _sink is not None:
             _sink.flush()
-        sink = _sink = _JsonSink(out, metrics_service)
+        sink = _sink = _JsonSink(out, metrics_service, settings.metrics_namespace)
         final = _SinkLogger(sink)
         structlog.configure(
             processors=[*merge, sink.defer],

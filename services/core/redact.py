@@ -62,23 +62,26 @@ def redact_keys(value: Any) -> Any:
 
 
 _CONTAINERS: Final = (dict, list, tuple)
+# The key sets seen so far with no secret-sounding key among them: a service writes a few
+# kinds of lines, each with the same keys, and every line passes here.
+_PLAIN_KEYS: set[tuple[str, ...]] = set()
+_MAX_PLAIN_KEYS: Final = 4096
 
 
 def redact_secret_keys(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: values under secret-sounding keys never reach the renderer."""
-    # Every line passes here: one look at all the keys at once, and the key-by-key pass only
-    # when a secret's name appears among them or a value holds more keys.
-    names = "\0".join(event_dict).lower()
-    if not any(secret in names for secret in SECRET_KEYS) and not any(
-        type(v) in _CONTAINERS for v in event_dict.values()
-    ):
-        return event_dict
+    keys = tuple(event_dict)
+    if keys not in _PLAIN_KEYS:
+        if any(str(key).lower() in SECRET_KEYS for key in keys):
+            for key in keys:
+                if str(key).lower() in SECRET_KEYS:
+                    event_dict[key] = REDACTED
+        elif len(_PLAIN_KEYS) < _MAX_PLAIN_KEYS:
+            _PLAIN_KEYS.add(keys)
     for key, value in event_dict.items():
-        if key.lower() in SECRET_KEYS:
-            event_dict[key] = REDACTED
-        elif type(value) in _CONTAINERS:
+        if type(value) in _CONTAINERS:
             event_dict[key] = redact_keys(value)
     return event_dict
 

@@ -74,3 +74,19 @@ async def test_a_lost_enqueue_answer_queues_the_job_twice_and_it_runs_once(
             while queue_depth(sqs, queues.url):
                 await asyncio.sleep(0.1)
     assert discord.edits(payload["token"]).count(final) == 1
+
+
+async def test_readiness_says_the_queue_is_unreachable_while_liveness_stays_up(
+    moto, queues, discord, signing_key, aws_faults
+):
+    env = base_env(moto, queues, discord.url, AWS_ENDPOINT_URL=aws_faults.url)
+    async with serve_api(api_settings(env, signing_key), signing_key) as api:
+        aws_faults.fail("GetQueueAttributes", "error", times=2)
+        async with api.session.get(api.url + "/readyz") as response:
+            assert response.status == 503
+            assert await response.json() == {"status": "not ready", "queue": "InternalFailure"}
+        # The load balancer's check, and Discord's PINGs, do not depend on SQS.
+        async with api.session.get(api.url + "/healthz") as response:
+            assert response.status == 200
+        status, body, _ = await api.post(interactions.ping(APPLICATION_ID))
+        assert (status, body) == (200, {"type": 1})

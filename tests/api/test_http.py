@@ -37,6 +37,12 @@ async def test_healthz(api):
         assert await response.json() == {"status": "ok"}
 
 
+async def test_readyz_says_the_queue_is_reachable(api):
+    async with api.session.get(api.url + "/readyz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ready", "queue": "reachable"}
+
+
 def _forged_headers(key, body):
     good = interactions.sign(key, body)
     ts, sig = good[TIMESTAMP_HEADER], good[SIGNATURE_HEADER]

@@ -5,12 +5,15 @@ that must fail."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.app import SettingsError, build
+from services.core.metrics import DIRECTIVES
 
 IDS = {"application_id": "100000000000000001", "public_key": "ab" * 32}
 CERT = "arn:aws:acm:us-east-1:111111111111:certificate/abc"
@@ -452,3 +455,86 @@ def test_context_comes_as_the_cdk_cli_takes_it():
     }
     with pytest.raises(SettingsError, match="expected -c key=value"):
         context_arguments(["stage=prod"])
+
+
+def _dashboard(template) -> dict:
+    """The dashboard's body, its references (region, queue names) filled with placeholders."""
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "ref" for p in parts))
+
+
+def _bot_series(template, namespace: str) -> list[tuple[str, frozenset[str]]]:
+    """Each (metric, dimension names) of the bot's own namespace that an alarm watches or
+    the dashboard draws (SEARCH expressions by the schema they name)."""
+    series = []
+    for alarm in _alarms(template):
+        stats = [alarm] if "MetricName" in alarm else []
+        stats += [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+        series += [
+            (s["MetricName"], frozenset(d["Name"] for d in s.get("Dimensions", [])))
+            for s in stats
+            if s.get("Namespace") == namespace
+        ]
+    for widget in _dashboard(template)["widgets"]:
+        for metric in widget["properties"].get("metrics", []):
+            if isinstance(metric[0], dict):
+                found = re.search(_SEARCH, metric[0]["expression"])
+                ns, *dimensions = found.group(1).split(",")
+                assert ns == namespace
+                series.append((found.group(2), frozenset(dimensions)))
+            elif metric[0] == namespace:
+                fields = [f for f in metric[2:] if isinstance(f, str)]
+                series.append((metric[1], frozenset(fields[0::2])))
+    return series
+
+
+_SEARCH = re.compile(r"SEARCH\('\{([^}]*)\} MetricName=\"(\w+)\"")
+
+
+@pytest.mark.parametrize(
+    ("stage", "namespace"), [("dev", "DiscordBot-dev"), ("prod", "DiscordBot")]
+)
+def test_alarms_and_dashboard_read_metrics_the_services_write(synthesized, stage, namespace):
+    # A typo in a metric or dimension name is an empty graph and an alarm that never fires.
+    written = {
+        (measure.name, frozenset(dims))
+        for directives in DIRECTIVES.values()
+        for directive in directives
+        for measure in directive.measures
+        for dims in directive.dimension_sets()
+    }
+    template = synthesized[stage][0]
+    series = _bot_series(template, namespace)
+    watched = {name for name, _ in series}
+    assert {"AckLatency", "Interactions", "Jobs", "DiscordRateLimited", "ModelRetries"} <= watched
+    assert {"DiscordRequests", "TokensIn", "TimeToFirstToken", "Refusals"} <= watched
+    assert "JobDuration" in watched
+    assert not [s for s in series if s not in written], [s for s in series if s not in written]
+    # each service is told where its metrics go
+    definitions = template.find_resources("AWS::ECS::TaskDefinition").values()
+    assert len(definitions) == 2  # the API's and the worker's
+    for definition in definitions:
+        env = definition["Properties"]["ContainerDefinitions"][0]["Environment"]
+        assert {"Name": "METRICS_NAMESPACE", "Value": namespace} in env
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    assert function["Properties"]["Environment"]["Variables"]["METRICS_NAMESPACE"] == namespace
+
+
+def test_the_dashboard_sets_the_bots_metrics_beside_the_platforms(prod):
+    body = json.dumps(_dashboard(prod))
+    for namespace in ("AWS/SQS", "AWS/ApplicationELB", "AWS/ECS", "AWS/Lambda"):
+        assert namespace in body
+
+
+def test_every_alarm_has_a_runbook_line_in_the_readme(prod):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    runbook = readme.split("### Alarms", 1)[1].split("\n## ", 1)[0]
+    names = {
+        re.sub(r"[0-9A-F]{8}$", "", key).removeprefix("Alarms")
+        for key, alarm in prod.find_resources("AWS::CloudWatch::Alarm").items()
+        if not _scales(prod, alarm["Properties"])
+    }
+    assert len(names) >= 12
+    missing = [n for n in sorted(names) if f"**{re.sub(r'[0-9]$', 'N', n)}**" not in runbook]
+    assert not missing, f"alarms without a runbook line: {missing}"

@@ -10,9 +10,11 @@ import subprocess
 import sys
 
 import aiohttp
+import pytest
 
-from devtools import interactions
+from devtools import aws, interactions
 from devtools.aws import free_port, wait_http
+from devtools.models.openai_standin import DEFAULT_MODEL, OpenAIStandIn
 from tests.conftest import APPLICATION_ID, BOT_TOKEN, ROOT, api_process_env, base_env
 from tests.emf import emf_problems
 from tests.worker.test_end_to_end import countdown, queue_depth
@@ -121,12 +123,30 @@ async def test_idle_worker_stops_promptly_on_sigterm(moto, queues, discord, spaw
     assert await worker.wait(timeout=10) == 0
 
 
+@pytest.fixture
+async def model():
+    async with OpenAIStandIn.running() as standin:
+        yield standin
+
+
 async def test_no_token_or_secret_reaches_a_log_line(
-    moto, queues, discord, signing_key, spawn_worker, tmp_path
+    moto, queues, discord, signing_key, spawn_worker, tmp_path, model
 ):
-    # GIVEN the API and the worker as real processes, logging JSON to files
+    # GIVEN the API and the worker as real processes, logging JSON to files, with a model
     port = free_port()
-    env = api_process_env(moto, queues, discord.url, signing_key, port, LOG_LEVEL="DEBUG")
+    env = api_process_env(
+        moto,
+        queues,
+        discord.url,
+        signing_key,
+        port,
+        LOG_LEVEL="DEBUG",
+        LLM_PROVIDER="openai",
+        LLM_MODEL=DEFAULT_MODEL,
+        LLM_BASE_URL=model.url,
+        LLM_TABLE=aws.create_table(moto, f"answers-{port}"),
+        LLM_RETRIES="2",
+    )
     api_log = (tmp_path / "api.log").open("wb")
     api = subprocess.Popen(
         [sys.executable, "-m", "services.api"],
@@ -138,12 +158,18 @@ async def test_no_token_or_secret_reaches_a_log_line(
     worker = spawn_worker(env)
     try:
         await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/healthz")
-        # WHEN commands run, a forged request comes in, and Discord fails once
+        # WHEN commands run, a forged request comes in, Discord fails once and throttles
+        # once, and the model throttles once
         discord.fail(status=500, times=1, route="PATCH")
+        discord.fail(status=429, times=1, route="PATCH", retry_after=0.2)
+        model.fail(429, times=1)
         sent = [
             interactions.command(APPLICATION_ID, "ping"),
             countdown(1),
             interactions.command(APPLICATION_ID, "no-such-command"),
+            interactions.command(
+                APPLICATION_ID, "ask", [{"name": "prompt", "type": 3, "value": "Hello?"}]
+            ),
         ]
         async with aiohttp.ClientSession() as session:
             for payload in sent:
@@ -162,6 +188,9 @@ async def test_no_token_or_secret_reaches_a_log_line(
             ) as response:
                 assert response.status == 401
         await discord.wait_for(lambda: final_text(1) in discord.edits(sent[1]["token"]), timeout=20)
+        async with asyncio.timeout(20):
+            while not any(e.get("event") == "answer" for e in events(worker)):
+                await asyncio.sleep(0.1)
     finally:
         api.send_signal(signal.SIGTERM)
         api.wait(timeout=20)
@@ -180,10 +209,33 @@ async def test_no_token_or_secret_reaches_a_log_line(
     }
     assert any(e["event"] == "job" and e["outcome"] == "completed" for e in lines)
     # ...that is also its metrics, in CloudWatch's embedded format, for its service
-    for line in lines:
-        if line["event"] in ("interaction", "job"):
-            assert emf_problems(line) == [], line
-            assert line["Service"] == ("api" if line["event"] == "interaction" else "worker")
+    measured = [line for line in lines if "_aws" in line]
+    for line in measured:
+        assert emf_problems(line) == [], line
+        assert line["Service"] == ("api" if line["event"] == "interaction" else "worker")
+    by_event = {}
+    for line in measured:
+        by_event.setdefault(line["event"], []).append(line)
+    assert set(by_event) == {
+        "interaction",
+        "job",
+        "answer",
+        "model_retry",
+        "discord_request",
+        "discord_rate_limited",
+    }
+    deferred = next(e for e in by_event["interaction"] if e["outcome"] == "deferred")
+    assert deferred["EnqueueLatency"] > 0
+    assert deferred["Interactions"] == 1
+    assert {e["Command"] for e in by_event["job"]} >= {"countdown", "ask"}
+    (answer,) = by_event["answer"]
+    assert (answer["Model"], answer["TokensOut"] > 0) == (DEFAULT_MODEL, True)
+    assert by_event["model_retry"][0]["Kind"] == "rate_limited"
+    statuses = {(e["Route"], e["Status"]) for e in by_event["discord_request"]}
+    edit = "PATCH /webhooks/{application_id}/{token}/messages/@original"
+    assert {(edit, "500"), (edit, "429"), (edit, "200")} <= statuses
+    (throttled,) = by_event["discord_rate_limited"]
+    assert (throttled["Route"], throttled["DiscordRateLimited"]) == (edit, 1)
     # ...and no secret appears anywhere, not even in the retry warnings
     for payload in sent:
         assert payload["token"] not in logged

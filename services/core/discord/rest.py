@@ -265,7 +265,6 @@ class DiscordRest:
         """
         headers = self._headers(auth=auth)
         tries = _Tries()
-        started = time.monotonic()
         while True:
             await self._wait_turn(route, auth=auth)
             try:
@@ -281,12 +280,6 @@ class DiscordRest:
                 continue
             if answer.status >= 400:
                 raise _http_error(answer, route, DiscordHTTPError)
-            log.debug(
-                "discord_request",
-                route=route.key,
-                status=answer.status,
-                duration_ms=round((time.monotonic() - started) * 1000, 1),
-            )
             return None if answer.status == NO_CONTENT else answer.json()
 
     async def _wait_turn(self, route: Route, *, auth: bool) -> None:
@@ -311,6 +304,7 @@ class DiscordRest:
         """One try: send, note what the answer says of the limits, read it in full."""
         # A form is spent once sent (aiohttp streams it), so each attempt builds its own.
         payload: dict[str, Any] = {"data": _form(body, files)} if files else {"json": body}
+        started = time.monotonic()
         async with self._session.request(
             route.method,
             self._api_url + route.path,
@@ -321,9 +315,18 @@ class DiscordRest:
         ) as response:
             self._limiter.update(route.key, route.major, response.headers)
             self._limiter.record_status(response.status, response.headers.get(SCOPE_HEADER))
-            return _Answer(
+            answer = _Answer(
                 response.status, response.reason or "", response.headers, await response.read()
             )
+        # One line per answer, retries and refusals included: the metrics of Discord's
+        # requests by route template and status (services.core.metrics).
+        log.info(
+            "discord_request",
+            route=route.key,
+            status=answer.status,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return answer
 
     def _after_rate_limit(self, route: Route, answer: _Answer, tries: _Tries) -> None:
         """A 429: the limiter holds the bucket (or everything) for ``retry_after``; give up
@@ -364,16 +367,19 @@ class DiscordRest:
         refused); after a timeout or a dropped connection Discord may have acted on it."""
         never_sent = isinstance(exc, aiohttp.ClientConnectorError)
         tries.failures += 1
-        if tries.failures >= self._retry.attempts or (route.method == "POST" and not never_sent):
-            raise ServerError(route=route.key, status=0, message=type(exc).__name__) from None
+        give_up = tries.failures >= self._retry.attempts or (
+            route.method == "POST" and not never_sent
+        )
         delay = self._retry.backoff(tries.failures)
         log.warning(
             "discord_connection_error",
             route=route.key,
             error=type(exc).__name__,
             attempt=tries.failures,
-            retry_in=round(delay, 3),
+            retry_in=None if give_up else round(delay, 3),
         )
+        if give_up:
+            raise ServerError(route=route.key, status=0, message=type(exc).__name__) from None
         await asyncio.sleep(delay)
 
 
