@@ -17,6 +17,7 @@ import structlog
 
 from services.core.aws import AWS_ERRORS, error_code
 from services.core.config import WorkerSettings
+from services.worker.deletes import Deletes
 from services.worker.outcomes import Verdict
 from services.worker.protection import NoProtection
 
@@ -75,6 +76,7 @@ class Consumer:
         self._protection = protection or NoProtection()
         self._running: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
+        self._deletes = Deletes(sqs, settings.queue_url)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Consume until ``stopping`` is set, then drain within the grace and return."""
@@ -157,7 +159,9 @@ class Consumer:
                 await heartbeat
             await asyncio.shield(self._protection.job_finished())
         if verdict.outcome.delete:
-            await self._delete(handle, message_id)
+            # With the next batch; a failure is logged there: the job is done, the message
+            # comes back and the ledger knows it ran (at least once).
+            self._deletes.delete(handle, message_id)
         elif verdict.retry_in is not None:
             await self._hide(handle, message_id, verdict.retry_in)
 
@@ -172,13 +176,6 @@ class Consumer:
                 )
             except AWS_ERRORS as exc:
                 log.warning("heartbeat_failed", message_id=message_id, error=error_code(exc))
-
-    async def _delete(self, handle: str, message_id: str) -> None:
-        try:
-            await self._sqs.delete_message(QueueUrl=self._settings.queue_url, ReceiptHandle=handle)
-        except AWS_ERRORS as exc:
-            # The job is done; the message comes back and the job runs again (at least once).
-            log.error("delete_failed", message_id=message_id, error=error_code(exc))
 
     async def _release(self, handle: str, message_id: str) -> None:
         if await self._hide(handle, message_id, 0):
@@ -219,4 +216,5 @@ class Consumer:
                 await self._release_all(receive.result())
             else:
                 receive.cancel()
+        await self._deletes.flush()
         log.info("worker_stopped", released=len(unfinished))

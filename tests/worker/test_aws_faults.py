@@ -137,7 +137,7 @@ async def test_a_failed_delete_brings_the_job_back_and_it_is_not_run_again(
     # The delete's three attempts back off for up to 3 s, longer than the 2 s visibility
     # timeout: the message may come back (and its copy try to delete) while they go on. Six
     # failures fail the first delete whatever the interleaving.
-    aws_faults.fail("DeleteMessage", "error", times=6)
+    aws_faults.fail("DeleteMessageBatch", "error", times=6)
     edits, logs = await run_through_faults(test_api, env, discord, sqs, queues)
     assert edits == [DONE]
     assert "delete_failed" in events(logs)
