@@ -141,7 +141,7 @@ class BotStack(Stack):
         grant(self, settings, jobs=jobs, api=api, worker=worker, scheduler=scheduler)
         model.grant(api=api.task_role, worker=worker.task_role)
         secrets.job_signing_key.grant_read(scheduler.function)
-        Alarms(
+        alarms = Alarms(
             self,
             "Alarms",
             jobs=jobs.queue,
@@ -165,6 +165,7 @@ class BotStack(Stack):
             scheduler=scheduler.function,
         )
         self.api, self.worker, self.scheduler, self.jobs = api, worker, scheduler, jobs
+        self.alarm_topic = alarms.topic
         self.secrets = secrets
         self.model = model
 

@@ -85,6 +85,9 @@ def emf_problems(line: dict[str, Any]) -> list[str]:
                     problems.append(f"{where}: dimension name {name!r} is not 1-250 characters")
                 elif not isinstance(value, str) or not 1 <= len(value) <= MAX_DIMENSION_VALUE:
                     problems.append(f"{name}: a dimension needs a string member, got {value!r}")
+                elif not value.isascii() or not value.isprintable() or not value.strip():
+                    # CloudWatch's Dimension type: printable ASCII, not only whitespace.
+                    problems.append(f"{name}: not printable ASCII with a non-space: {value!r}")
         metrics = directive.get("Metrics")
         if not isinstance(metrics, list) or len(metrics) > MAX_METRICS:
             problems.append(f"{where}.Metrics: a list of at most {MAX_METRICS} is required")

@@ -5,8 +5,9 @@ The load balancer's health check uses ``/healthz``, not this: ECS replaces the t
 balancer finds unhealthy, so a health check on SQS would turn a minute of SQS trouble into
 every API task stopped and restarted at once, and Discord's PINGs and the instant commands,
 which need no queue, would fail with them. A blip in SQS costs the long commands of that
-minute a "couldn't start" message each (their own budget); ``/readyz`` is for deploy checks,
-compose and the operator.
+minute a "couldn't start" message each (their own budget); ``/readyz`` is for deploy checks
+and the operator. Its answer says only ready or not: the path is as public as the API, so
+the reason (an AWS error code) goes to the log, once per check.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
+
+import structlog
+
+log = structlog.get_logger("api.readiness")
 
 # How long an answer is kept: probes from several checkers cost SQS one call, not one each.
 TTL: Final = 5.0
@@ -42,4 +47,6 @@ class Readiness:
             if self._checked_at is None or now - self._checked_at >= self._ttl:
                 self._problem = await self._check()
                 self._checked_at = self._clock()
+                if self._problem is not None:
+                    log.warning("not_ready", queue=self._problem)
             return self._problem

@@ -59,8 +59,9 @@ CONFIG_VARIABLES: Final = frozenset(
 DEFAULT_DISCORD_API_URL: Final = "https://discord.com/api/v10"
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_NAMESPACE: Final = "DiscordBot"
-# CloudWatch's rule for a namespace (PutMetricData: "Namespace" pattern, 1-255 characters).
-_NAMESPACE: Final = re.compile(r"[A-Za-z0-9.\-_/#:]{1,255}")
+# CloudWatch's rules for a namespace (PutMetricData, "Namespace"): 1-255 characters, letters,
+# digits, . - _ / # : and space, not starting with a colon, and AWS/ is AWS's own.
+_NAMESPACE: Final = re.compile(r"[A-Za-z0-9.\-_/# ][A-Za-z0-9.\-_/#: ]{0,254}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +76,11 @@ class LogSettings:
     def from_env(cls, env: Env) -> LogSettings:
         fmt = env.choice("LOG_FORMAT", "json", ("json", "console"))
         namespace = env.text("METRICS_NAMESPACE", DEFAULT_NAMESPACE)
-        if _NAMESPACE.fullmatch(namespace) is None or namespace.startswith("AWS/"):
+        if _NAMESPACE.fullmatch(namespace) is None or namespace.upper().startswith("AWS/"):
             raise ConfigError(
                 "METRICS_NAMESPACE",
-                "must be 1-255 letters, digits or . - _ / # : and not start with AWS/",
+                "must be 1-255 letters, digits, spaces or . - _ / # :, not start with a colon "
+                "or AWS/",
             )
         return cls(
             level=env.choice("LOG_LEVEL", "INFO", _LOG_LEVELS),

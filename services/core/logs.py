@@ -11,6 +11,7 @@ Every line passes the secret redaction in ``services.core.redact``.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import sys
 import threading
@@ -117,12 +118,30 @@ class _JsonSink:
         with self._lock:
             batch, self._pending = self._pending, []
         if batch:
-            self._stream.write("".join(self.render(e) + "\n" for e in batch))
+            self._stream.write("".join(self._render_or_say_why(e) + "\n" for e in batch))
+
+    def _render_or_say_why(self, event: dict[str, Any]) -> str:
+        """One line that cannot be rendered (an integer past 64 bits, a key that is not a
+        string) becomes a line saying so, never the end of the batch or of the thread."""
+        try:
+            return self.render(event)
+        except Exception as exc:  # whatever a caller put in a line
+            return self.render(
+                {
+                    "event": "log_line_unrenderable",
+                    "level": "error",
+                    "timestamp": time.time(),
+                    "original_event": str(event.get("event")),
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+            )
 
     def _run(self) -> None:
         while True:
             time.sleep(FLUSH_INTERVAL)
-            self.flush()
+            # A stream that failed (closed, full disk) is tried again at the next tick.
+            with contextlib.suppress(OSError, ValueError):
+                self.flush()
 
 
 class _SinkLogger:

@@ -26,6 +26,8 @@ kept: embedding costs a line a few dictionary writes, not a second serialisation
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -155,6 +157,11 @@ DIRECTIVES: Final[Mapping[str, tuple[Directive, ...]]] = {
 }
 
 _INTERACTION_TYPES: Final = {int(t): t.name for t in InteractionType}
+# CloudWatch refuses a dimension value that is not printable ASCII with something besides
+# spaces (the Dimension type's rules), and with it the line's every metric.
+_NOT_PRINTABLE: Final = re.compile(r"[^\x20-\x7e]")
+# The magnitudes CloudWatch stores (MetricDatum: 8.515920e-109 to 1.174271e+108, or 0).
+_LARGEST: Final = 1e108
 
 
 def _dimension(field: str, value: Any) -> str:
@@ -164,7 +171,15 @@ def _dimension(field: str, value: Any) -> str:
         return _INTERACTION_TYPES.get(value, "UNKNOWN")
     if isinstance(value, Enum):
         value = value.value
-    return str(value)[:MAX_DIMENSION_VALUE]
+    text = _NOT_PRINTABLE.sub("?", str(value)[:MAX_DIMENSION_VALUE])
+    return text if text.strip() else NONE
+
+
+def _storable(value: Any) -> bool:
+    """A number CloudWatch takes as a metric value (and JSON holds: no NaN, no infinity)."""
+    if type(value) is int:
+        return -_LARGEST <= value <= _LARGEST
+    return type(value) is float and math.isfinite(value) and abs(value) <= _LARGEST
 
 
 # The rendered ``CloudWatchMetrics`` list, by kind of line and the metrics it carries: a
@@ -209,7 +224,7 @@ def embed(event: dict[str, Any], service: str, namespace: str, timestamp: float)
             if only_if is not None and get(only_if[0]) not in only_if[1]:
                 continue
             value = 1 if measure.field is None else get(measure.field)
-            if type(value) is int or type(value) is float:
+            if _storable(value):
                 event[measure.name] = value
                 names.append(measure.name)
             # else not measured on this line (a stopped answer has no first token)
@@ -218,6 +233,8 @@ def embed(event: dict[str, Any], service: str, namespace: str, timestamp: float)
                 event[name] = _dimension(field, get(field))
     if not names:
         return None
+    if "_aws" in event:  # a field of that name would be a second, conflicting member
+        event["_aws_field"] = event.pop("_aws")
     event[SERVICE] = service
     metrics = _directives_json(namespace, kind, tuple(names))
     return f',"_aws":{{"Timestamp":{int(timestamp * 1000)},"CloudWatchMetrics":{metrics}}}'

@@ -26,6 +26,8 @@ log = structlog.get_logger("worker.consumer")
 # A batch is at most 10 messages (SQS ReceiveMessage limit).
 MAX_BATCH: Final = 10
 RECEIVE_ERROR_BACKOFF: Final = 2.0
+# After the shutdown grace (90 s at most), before ECS's stopTimeout (120 s) kills the task.
+DELETES_FLUSH_TIMEOUT: Final = 10.0
 
 
 class Protection(Protocol):
@@ -216,5 +218,5 @@ class Consumer:
                 await self._release_all(receive.result())
             else:
                 receive.cancel()
-        await self._deletes.flush()
+        await self._deletes.flush(DELETES_FLUSH_TIMEOUT)
         log.info("worker_stopped", released=len(unfinished))

@@ -23,6 +23,10 @@ log = structlog.get_logger("worker.deletes")
 # SQS: "a maximum of 10 messages" per DeleteMessageBatch.
 MAX_BATCH: Final = 10
 GATHER: Final = 0.2
+# Calls in flight at once: the worker's SQS calls share one connection pool, and a slow SQS
+# must not let deletes take it from the heartbeats and receives. What waits meanwhile is
+# only memory (a receipt handle each).
+MAX_IN_FLIGHT: Final = 4
 
 
 class Deletes:
@@ -33,6 +37,7 @@ class Deletes:
         self._pending: list[tuple[str, str]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     def delete(self, handle: str, message_id: str) -> None:
         """Delete one message, with the next call that goes (within ``GATHER`` seconds)."""
@@ -42,12 +47,19 @@ class Deletes:
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._gather, self._send_pending)
 
-    async def flush(self) -> None:
-        """Send what waits, and wait for every call in flight (at shutdown)."""
+    async def flush(self, timeout: float) -> None:
+        """Send what waits, and wait for the calls in flight, at most ``timeout`` seconds (at
+        shutdown: the task is killed soon after). What is not deleted by then comes back
+        after its visibility timeout, and the ledger knows its job ran."""
         while self._pending:
             self._send_pending()
-        if self._sending:
-            await asyncio.gather(*self._sending, return_exceptions=True)
+        if not self._sending:
+            return
+        _, unsent = await asyncio.wait(self._sending, timeout=timeout)
+        if unsent:
+            log.warning("deletes_unsent", calls=len(unsent))
+            for task in unsent:
+                task.cancel()
 
     def _send_pending(self) -> None:
         if self._timer is not None:
@@ -63,9 +75,10 @@ class Deletes:
     async def _send(self, batch: list[tuple[str, str]]) -> None:
         entries = [{"Id": str(n), "ReceiptHandle": handle} for n, (handle, _) in enumerate(batch)]
         try:
-            response = await self._sqs.delete_message_batch(
-                QueueUrl=self._queue_url, Entries=entries
-            )
+            async with self._in_flight:
+                response = await self._sqs.delete_message_batch(
+                    QueueUrl=self._queue_url, Entries=entries
+                )
         except AWS_ERRORS as exc:
             for _, message_id in batch:
                 log.error("delete_failed", message_id=message_id, error=error_code(exc))

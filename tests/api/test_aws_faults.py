@@ -82,9 +82,12 @@ async def test_readiness_says_the_queue_is_unreachable_while_liveness_stays_up(
     env = base_env(moto, queues, discord.url, AWS_ENDPOINT_URL=aws_faults.url)
     async with serve_api(api_settings(env, signing_key), signing_key) as api:
         aws_faults.fail("GetQueueAttributes", "error", times=2)
-        async with api.session.get(api.url + "/readyz") as response:
-            assert response.status == 503
-            assert await response.json() == {"status": "not ready", "queue": "InternalFailure"}
+        with structlog.testing.capture_logs() as logs:
+            async with api.session.get(api.url + "/readyz") as response:
+                assert response.status == 503
+                # no AWS detail to whoever asks: the path is as public as the API
+                assert await response.json() == {"status": "not ready", "queue": "unreachable"}
+        assert [e["queue"] for e in logs if e["event"] == "not_ready"] == ["InternalFailure"]
         # The load balancer's check, and Discord's PINGs, do not depend on SQS.
         async with api.session.get(api.url + "/healthz") as response:
             assert response.status == 200

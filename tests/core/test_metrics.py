@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 import structlog
 
 from services.api.interactions import Outcome
 from services.core.config import LogSettings
+from services.core.env import Env
+from services.core.errors import ConfigError
 from services.core.logs import configure_logging, flush_logs, line_writer
 from tests.emf import emf_problems
 
@@ -117,3 +120,47 @@ def test_the_checker_catches_what_cloudwatch_refuses():
     assert any("unit 'Millis'" in p for p in problems)
     assert any(p.startswith("Latency: a metric needs a number") for p in problems)
     assert any(p.startswith("Gone:") for p in problems)
+
+
+def test_values_cloudwatch_would_refuse_never_spoil_a_line():
+    def write():
+        log = structlog.get_logger("worker")
+        # Discord's Retry-After can say anything; a duration can be NaN; a count too large
+        log.warning(
+            "discord_rate_limited", route="PATCH /x", scope="user", retry_after=float("inf")
+        )
+        log.info("job", command="caf\u00e9\x07", outcome="   ", duration_ms=float("nan"))
+        log.info("answer", model="m", outcome="completed", tokens_in=2**64, _aws={"x": 1})
+        log.info("job", command="countdown", outcome="completed", duration_ms=2.5)
+
+    throttled, job, unrenderable, after = lines_logged("worker", write)
+    for line in (throttled, job, after):
+        assert emf_problems(line) == [], line
+    assert throttled["DiscordRateLimited"] == 1
+    assert "RetryAfter" not in throttled  # infinite: left out, the count kept
+    assert (job["Command"], job["Outcome"], "JobDuration" in job) == ("caf??", "none", False)
+    # a line no JSON can hold is reported as such, and the lines after it still come
+    assert unrenderable["event"] == "log_line_unrenderable"
+    assert unrenderable["original_event"] == "answer"
+    assert after["JobDuration"] == 2.5
+
+
+@pytest.mark.parametrize(
+    ("namespace", "accepted"),
+    [
+        ("DiscordBot-dev", True),
+        ("Bots/discord #1:prod", True),
+        (":DiscordBot", False),
+        ("AWS/Lambda", False),
+        ("aws/lambda", False),
+        ("Discord\u00e9", False),
+        ("x" * 256, False),
+    ],
+)
+def test_the_metrics_namespace_follows_cloudwatchs_rules(namespace, accepted):
+    env = Env({"METRICS_NAMESPACE": namespace})
+    if accepted:
+        assert LogSettings.from_env(env).metrics_namespace == namespace
+    else:
+        with pytest.raises(ConfigError, match="METRICS_NAMESPACE"):
+            LogSettings.from_env(env)
