@@ -45,10 +45,10 @@ check: lint stack-check test
 
 bench: setup
 	$(PY) -m bench
-	$(PY) -m bench.answers
-	$(PY) -m bench.soak
 	$(PY) -m bench.footprint
 	$(PY) -m bench.worker_cpu
+	$(PY) -m bench.answers
+	$(PY) -m bench.soak
 
 # CloudFormation templates into cdk.out/, offline (no AWS credentials needed); context as
 # the cdk CLI takes it: make synth CONTEXT="-c llm_provider=bedrock -c llm_model=..."

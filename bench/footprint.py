@@ -119,8 +119,10 @@ def main() -> int:
     rss = results["idle_rss_mib"]
     print(f"\n{'idle RSS, MiB':<44}{'measured':>10}{'target':>10}")
     print(f"{'baseline: raw ASGI + PyNaCl on uvicorn':<44}{rss['baseline']:>10}{'':>10}")
-    print(f"{'API':<44}{rss['api']:>10}{'< ' + str(TARGETS['api_mib']):>10}")
-    print(f"{'worker':<44}{rss['worker']:>10}{'< ' + str(TARGETS['worker_mib']):>10}")
+    for name in ("api", "worker"):
+        target = TARGETS[f"{name}_mib"]
+        verdict = "met" if rss[name] < target else "NOT met"
+        print(f"{name:<44}{rss[name]:>10}{'< ' + str(target):>10}  {verdict}")
     title = f"cold import, ms (median of {IMPORT_RUNS})"
     print(f"\n{title:<44}{'measured':>10}{'target':>10}")
     print(f"{'baseline: interpreter start':<44}{results['interpreter_start_ms']:>10}{'':>10}")
@@ -128,7 +130,8 @@ def main() -> int:
     print(f"{'baseline: import aiohttp, aiobotocore':<44}{libs:>10}{'':>10}")
     scheduler = results["scheduler_import_ms"]
     target = TARGETS["scheduler_import_ms"]
-    print(f"{'scheduler handler':<44}{scheduler:>10}{'< ' + str(target):>10}")
+    verdict = "met" if scheduler < target else "NOT met"
+    print(f"{'scheduler handler':<44}{scheduler:>10}{'< ' + str(target):>10}  {verdict}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "footprint.json").write_text(json.dumps(results, indent=1))

@@ -3,7 +3,8 @@ a certificate), and checkov on those templates and on the Dockerfile.
 
 Each accepted finding is suppressed on its resource with its reason in
 ``infra/static_checks.py`` (the Dockerfile's, in a comment beside it), so anything new
-fails. Offline: no credentials, and checkov downloads nothing (``--skip-download``).
+fails. The templates are kept in ``cdk.out/stack-check/`` so a finding's file and line can
+be opened. Offline: no credentials, and checkov downloads nothing (``--skip-download``).
 
     python -m devtools.stack_checks --checkov PATH_TO_CHECKOV
 """
@@ -11,9 +12,9 @@ fails. Offline: no credentials, and checkov downloads nothing (``--skip-download
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -46,27 +47,30 @@ def synthesize(outdir: Path) -> list[Path]:
 
 def run(title: str, argv: list[str]) -> bool:
     print(f"== {title}", flush=True)
-    return subprocess.run(argv, cwd=ROOT, check=False).returncode == 0
+    passed = subprocess.run(argv, cwd=ROOT, check=False).returncode == 0
+    print(f"-- {title}: {'passed' if passed else 'FAILED'}", flush=True)
+    return passed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkov", required=True, help="the checkov executable")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        templates = synthesize(Path(tmp))
-        checkov = [args.checkov, "--quiet", "--compact", "--skip-download"]
-        cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
-        ok = run("cfn-lint", [cfn_lint, *map(str, templates)])
-        for template in templates:
-            ok &= run(
-                f"checkov {template.name}",
-                [*checkov, "--framework", "cloudformation", "-f", str(template)],
-            )
+    outdir = ROOT / "cdk.out" / "stack-check"
+    shutil.rmtree(outdir, ignore_errors=True)
+    templates = synthesize(outdir)
+    checkov = [args.checkov, "--quiet", "--compact", "--skip-download"]
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    ok = run("cfn-lint", [cfn_lint, *map(str, templates)])
+    for template in templates:
         ok &= run(
-            "checkov docker/Dockerfile",
-            [*checkov, "--framework", "dockerfile", "-f", "docker/Dockerfile"],
+            f"checkov {template.name}",
+            [*checkov, "--framework", "cloudformation", "-f", str(template)],
         )
+    ok &= run(
+        "checkov docker/Dockerfile",
+        [*checkov, "--framework", "dockerfile", "-f", "docker/Dockerfile"],
+    )
     print("stack checks: " + ("passed" if ok else "FAILED"))
     return 0 if ok else 1
 

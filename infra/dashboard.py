@@ -37,7 +37,8 @@ def search(
     namespace: str, name: str, by: str, statistic: str, service: str
 ) -> cloudwatch.MathExpression:
     """Every series of ``name`` for one service, one line per value of dimension ``by``."""
-    query = f'{{{namespace},Service,{by}}} MetricName="{name}" Service="{service}"'
+    # Quoted: a namespace with a hyphen (DiscordBot-dev) must be, in a search's schema.
+    query = f'{{"{namespace}",Service,{by}}} MetricName="{name}" Service="{service}"'
     return cloudwatch.MathExpression(
         expression=f"SEARCH('{query}', '{statistic}', 60)",
         using_metrics={},
@@ -113,7 +114,7 @@ class BotDashboard(Construct):
                     jobs.metric_approximate_number_of_messages_not_visible(period=MINUTE),
                     *(
                         dlq.metric_approximate_number_of_messages_visible(
-                            period=MINUTE, label=f"dead-letter queue {n + 1}"
+                            period=MINUTE, label=f"dead-letter queue {n} (Parked{n})"
                         )
                         for n, dlq in enumerate(dead_letter_queues)
                     ),

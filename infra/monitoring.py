@@ -48,7 +48,8 @@ class Alarms(Construct):
                 dlq.metric_approximate_number_of_messages_visible(period=MINUTE).create_alarm(
                     self,
                     f"Parked{index}",
-                    alarm_description="Messages are parked in a dead-letter queue",
+                    alarm_description=f"Messages are parked in dead-letter queue {index} "
+                    "(0: jobs, 1: scheduler events); see the README's runbook",
                     threshold=0,
                     comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                     evaluation_periods=1,

@@ -182,7 +182,7 @@ def grant(
     """Least privilege: the API only sends; the worker consumes, keeps its ledger item by item,
     publishes events, reads server configuration and writes only servers' own, and holds
     scale-in protection; the Lambda reads configuration and hands long tasks to the queue."""
-    jobs.queue.grant_send_messages(api.task_role)  # with GetQueueAttributes, for /healthz
+    jobs.queue.grant_send_messages(api.task_role)  # with GetQueueAttributes, for /readyz
     # Limits: the API takes places (a read, then a conditional put) and gives one back when
     # the queue refuses the job; the worker renews and frees them.
     jobs.limits.grant(api.task_role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
